@@ -1,0 +1,90 @@
+// Backend selection and the public run_estimator entry point.
+#include <cmath>
+
+#include "engine/problem.hpp"
+#include "engine/reference_engine.hpp"
+#include "lemmse/device.hpp"
+#include "lemmse/errors.hpp"
+#include "lemmse/estimator.hpp"
+#include "kernels/online_softmax.hpp"
+
+namespace lemmse {
+
+EstimatorKind parse_estimator(const std::string& s) {
+  if (s == "mmse") return EstimatorKind::mmse;
+  if (s == "e-mmse") return EstimatorKind::emmse;
+  if (s == "le-mmse") return EstimatorKind::lemmse;
+  if (s == "l-mmse") return EstimatorKind::lmmse;
+  throw InvalidArgument("unknown --estimator '" + s + "' (mmse, e-mmse, le-mmse, l-mmse)");
+}
+const char* to_string(EstimatorKind k) {
+  switch (k) {
+    case EstimatorKind::mmse: return "mmse";
+    case EstimatorKind::emmse: return "e-mmse";
+    case EstimatorKind::lemmse: return "le-mmse";
+    case EstimatorKind::lmmse: return "l-mmse";
+  }
+  return "?";
+}
+Backend parse_backend(const std::string& s) {
+  if (s == "auto") return Backend::automatic;
+  if (s == "reference") return Backend::reference;
+  if (s == "cpu") return Backend::cpu;
+  if (s == "cuda") return Backend::cuda;
+  throw InvalidArgument("unknown --backend '" + s + "' (auto, reference, cpu, cuda)");
+}
+const char* to_string(Backend b) {
+  switch (b) {
+    case Backend::automatic: return "auto";
+    case Backend::reference: return "reference";
+    case Backend::cpu: return "cpu";
+    case Backend::cuda: return "cuda";
+  }
+  return "?";
+}
+
+void validate_inputs(const EstimatorSettings& s, const Images& train, const Images& y) {
+  if (train.n == 0) throw InvalidArgument("the training set is empty");
+  if (y.n == 0) throw InvalidArgument("there are no measurements to estimate from");
+  if (train.shape != y.shape)
+    throw InvalidArgument("measurements are " + std::to_string(y.shape.c) + "×" + std::to_string(y.shape.h) + "×" +
+                          std::to_string(y.shape.w) + " (C×H×W) but training images are " + std::to_string(train.shape.c) +
+                          "×" + std::to_string(train.shape.h) + "×" + std::to_string(train.shape.w));
+  if (train.shape.c < 1 || train.shape.c > kMaxChannels)
+    throw InvalidArgument("images have " + std::to_string(train.shape.c) + " channels; 1 to " + std::to_string(kMaxChannels) + " are supported");
+  if (!(s.sigma > 0) || !std::isfinite(s.sigma)) throw InvalidArgument("--sigma must be a finite number > 0");
+  const bool local = s.estimator == EstimatorKind::lemmse || s.estimator == EstimatorKind::lmmse;
+  if (local) {
+    if (s.patch < 1 || s.patch % 2 == 0)
+      throw InvalidArgument("--patch must be odd (the patch centre is a pixel); got " + std::to_string(s.patch));
+    if (s.patch > train.shape.h || s.patch > train.shape.w)
+      throw InvalidArgument("--patch " + std::to_string(s.patch) + " is larger than the " + std::to_string(train.shape.h) +
+                            "×" + std::to_string(train.shape.w) + " images");
+  }
+  if (s.topk < 0) throw InvalidArgument("--topk must be ≥ 0");
+  if (s.threads < 0) throw InvalidArgument("--threads must be ≥ 0");
+  if (!(s.mask_tolerance >= 0)) throw InvalidArgument("mask tolerance must be ≥ 0");
+  for (double v : y.data)
+    if (!std::isfinite(v)) throw InvalidArgument("the measurements contain NaN or infinite values");
+  for (double v : train.data)
+    if (!std::isfinite(v)) throw InvalidArgument("the training images contain NaN or infinite values");
+}
+
+EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, const Images& train,
+                               const std::vector<std::int64_t>& train_ids, const ForwardOperator& A,
+                               const PreInverse& B, const Images& y) {
+  validate_inputs(s, train, y);
+  if (train_ids.size() != train.n) throw InvalidArgument("train_ids must label every training image");
+  if (A.h != train.shape.h || A.w != train.shape.w) throw InvalidArgument("the operator was built for another image size");
+  if (backend == Backend::cuda)
+    throw Unsupported(cuda_device_count() > 0
+                          ? "the CUDA engine is not part of this build yet; use --backend cpu or reference"
+                          : "--backend cuda: no CUDA device is available here; use --backend cpu or reference");
+  // The vectorised CPU engine is not written yet: cpu and auto run the fp64 reference.
+  const Problem p = build_problem(s, train, A, B);
+  EstimatorOutputs out = run_reference(s, p, train, train_ids, B, y);
+  out.backend = backend == Backend::reference ? Backend::reference : Backend::cpu;
+  return out;
+}
+
+}  // namespace lemmse

@@ -1,0 +1,55 @@
+// Every estimator as one "window problem" (DESIGN.md §1): for query pixel m, training image b
+// and key position n = m + t (t: a circular shift; all shifts or only t = 0),
+//   D = Σ_{u ∈ window} w(n+u) Σ_c (q_c(m+u) − k_{b,c}(n+u))²        (plain / weighted)
+//   D = Σ_c ‖G⁻¹(Π_m(q)_c − Π_n(k_b)_c)‖²,  S = G Gᵀ                 (whitened)
+//   ℓ = −D / (2σ²) + bias(n)   if valid(m, n),   value x_b[:, n].
+// The window is P×P (le-mmse, l-mmse) or the whole image (e-mmse, mmse).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "lemmse/estimator.hpp"
+
+namespace lemmse {
+
+enum class Metric { plain, weighted, whitened };
+
+struct Problem {
+  int C = 0, H = 0, W = 0;
+  std::size_t HW = 0;
+  int du0 = 0, du1 = 0, dv0 = 0, dv1 = 0;  // window offsets: rows du0..du1, columns dv0..dv1
+  bool whole = false;                      // window = whole image (D independent of m)
+  bool all_shifts = true;
+  Metric metric = Metric::plain;
+  double inv_two_sigma2 = 0;
+  std::vector<double> pixel_weight;        // weighted: w(p) at key pixels
+  std::vector<double> key_bias;            // bias(n); empty = 0
+  // binary-mask strata (all-shift estimators with B = mask)
+  bool strata = false;
+  bool strict_membership = false;          // reference: ‖·‖ < τ‖v‖ and "nothing qualifies ⇒ all"
+  double tolerance = 1e-4;
+  std::vector<int> pattern_of;             // HW: pattern id of key position n
+  std::vector<int> pattern_rank;           // r of each pattern
+  std::vector<std::vector<std::uint8_t>> pattern_bits;  // each: window-sized 0/1 (row-major)
+  // whitened
+  int d = 0;                               // P²
+  std::vector<double> chol;                // d×d lower-triangular G, S = G Gᵀ
+  bool query_is_y = false;                 // compare with y itself (whole-window inverse filter)
+  Images keys;                             // B A x_b for every training image
+
+  int win_h() const { return du1 - du0 + 1; }
+  int win_w() const { return dv1 - dv0 + 1; }
+};
+
+struct QuerySetup {
+  std::vector<double> q;                   // C×H×W query image (v = B y, or y)
+  std::vector<std::uint8_t> valid;         // strata: HW × patterns
+  std::vector<double> qwhite;              // whitened: HW × C·d
+};
+
+Problem build_problem(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B);
+QuerySetup build_query(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const double* y);
+// Whitened patch vectors (C·d each) of an image at every position n.
+void whiten_patches(const Problem& p, const double* img, std::vector<double>& out);
+
+}  // namespace lemmse

@@ -1,0 +1,248 @@
+// fp64 reference evaluation of the window problem (problem.hpp), exact up to fp64 rounding.
+//
+// Work units are (query image, block of query rows); every query pixel is owned by one unit
+// and sees the keys in one fixed order (training image, then shift), so results are
+// bit-identical for any number of threads. Per (training image b, shift t) the unit forms the
+// difference image e(p) = w(p+t) Σ_c (q_c(p) − k_c(p+t))² once and gets every pixel's window
+// distance from separable window sums (no running-sum subtraction, so no cancellation).
+#include "engine/reference_engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+
+#include "kernels/online_softmax.hpp"
+#include "kernels/topk.hpp"
+#include "lemmse/errors.hpp"
+#include "util/parallel.hpp"
+
+namespace lemmse {
+namespace {
+
+constexpr double kSkipNats = 745.0;  // exp(−745) underflows to 0 in fp64: skipping is exact
+
+inline std::size_t wrap(long i, long n) { return std::size_t(((i % n) + n) % n); }
+
+// out[j] = Σ_{k<len} in[j + k·stride] for j < W: a direct sum (vectorised over j), never a
+// running sum with subtraction, so every window sum is as exact as its terms allow.
+inline void window_sum(const double* __restrict in, int len, int W, double* __restrict out, std::size_t stride) {
+  for (int j = 0; j < W; ++j) out[j] = in[j];
+  for (int k = 1; k < len; ++k) {
+    const double* __restrict src = in + std::size_t(k) * stride;
+    for (int j = 0; j < W; ++j) out[j] += src[j];
+  }
+}
+
+struct Unit {
+  std::size_t image;
+  int r0, r1;  // query rows [r0, r1)
+};
+
+class UnitRunner {
+ public:
+  UnitRunner(const EstimatorSettings& s, const Problem& p, const Images& train, const std::vector<std::int64_t>& ids,
+             const QuerySetup& q, EstimatorOutputs& out, std::atomic<long>& done, const std::atomic<bool>& cancel)
+      : s_(s), p_(p), train_(train), ids_(ids), q_(q), out_(out), done_(done), cancel_(cancel) {}
+
+  void run(const Unit& u) {
+    const int rows = u.r1 - u.r0;
+    const std::size_t npix = std::size_t(rows) * p_.W;
+    std::vector<SoftmaxAcc<double>> acc(npix);
+    for (auto& a : acc) softmax_init(a);
+    const int k = s_.topk;
+    std::vector<TopkEntry> heap(npix * std::size_t(k));
+    std::vector<int> heap_n(npix, 0);
+    std::vector<double> D(npix);
+    std::vector<double> kwhite;
+    const int C = p_.C;
+    const std::size_t np = p_.pattern_bits.size();
+    double x[kMaxChannels];
+
+    for (std::size_t b = 0; b < train_.n; ++b) {
+      if (cancel_) return;
+      const double* key = p_.keys.image(b);
+      const double* val = train_.image(b);
+      if (p_.metric == Metric::whitened) whiten_patches(p_, key, kwhite);
+      const std::size_t nshift = p_.all_shifts ? p_.HW : 1;
+      for (std::size_t t = 0; t < nshift; ++t) {
+        const int ti = int(t / p_.W), tj = int(t % p_.W);
+        distances(u, ti, tj, key, kwhite, D);
+        for (int r = 0; r < rows; ++r) {
+          const std::size_t key_row = wrap(u.r0 + r + ti, p_.H) * p_.W;
+          for (int j = 0; j < p_.W; ++j) {
+            const std::size_t m = std::size_t(u.r0 + r) * p_.W + j;
+            const int kj = j + tj < p_.W ? j + tj : j + tj - p_.W;
+            const std::size_t n = key_row + std::size_t(kj);
+            if (p_.strata && !q_.valid[m * np + std::size_t(p_.pattern_of[n])]) continue;
+            const std::size_t loc = std::size_t(r) * p_.W + j;
+            const double l = -D[loc] * p_.inv_two_sigma2 + (p_.key_bias.empty() ? 0.0 : p_.key_bias[n]);
+            for (int c = 0; c < C; ++c) x[c] = val[std::size_t(c) * p_.HW + n];
+            softmax_push(acc[loc], l, x, C, kSkipNats);
+            if (k > 0) topk_push(&heap[loc * k], &heap_n[loc], k, TopkEntry{l, ids_[b], std::int64_t(n)});
+          }
+        }
+      }
+      ++done_;
+    }
+    write(u, acc, heap, heap_n);
+  }
+
+ private:
+  // D(m) for every query pixel m of the unit, for shift (ti, tj).
+  void distances(const Unit& u, int ti, int tj, const double* key, const std::vector<double>& kwhite, std::vector<double>& D) {
+    const int rows = u.r1 - u.r0, W = p_.W, H = p_.H, C = p_.C;
+    const double* q = q_.q.data();
+    if (p_.metric == Metric::whitened) {
+      const std::size_t len = std::size_t(C) * p_.d;
+      for (int r = 0; r < rows; ++r)
+        for (int j = 0; j < W; ++j) {
+          const std::size_t m = std::size_t(u.r0 + r) * W + j;
+          const std::size_t n = wrap(u.r0 + r + ti, H) * W + wrap(j + tj, W);
+          const double* a = &q_.qwhite[m * len];
+          const double* b = &kwhite[n * len];
+          double sum = 0;
+          for (std::size_t i = 0; i < len; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
+          D[std::size_t(r) * W + j] = sum;
+        }
+      return;
+    }
+    // e over the rows the windows touch: query rows r0+du0 … r1−1+du1 (circular)
+    const int erows = p_.whole ? H : rows + p_.du1 - p_.du0;
+    const int rbase = p_.whole ? 0 : u.r0 + p_.du0;
+    const int ww = p_.win_w();
+    e_.resize(std::size_t(erows) * (W + ww));
+    hsum_.resize(std::size_t(erows) * W);
+    const bool weighted = p_.metric == Metric::weighted;
+    double total = 0;
+    for (int er = 0; er < erows; ++er) {
+      const std::size_t qi = wrap(rbase + er, H), ki = wrap(rbase + er + ti, H);
+      double* row = &e_[std::size_t(er) * (W + ww)];
+      for (int j = 0; j < W; ++j) {
+        const std::size_t qp = qi * W + j, kp = ki * W + std::size_t(j + tj < W ? j + tj : j + tj - W);
+        double v = 0;
+        for (int c = 0; c < C; ++c) {
+          const double d = q[std::size_t(c) * p_.HW + qp] - key[std::size_t(c) * p_.HW + kp];
+          v += d * d;
+        }
+        row[j] = weighted ? p_.pixel_weight[kp] * v : v;
+        total += row[j];
+      }
+      if (!p_.whole) {
+        // extended row: ext[x] = e(row, x + dv0) for x in [0, W + ww − 1)
+        double* ext = &ext_buf(W + ww)[0];
+        for (int x = 0; x < W + ww - 1; ++x) {
+          int src = x + p_.dv0;  // within (−W, 2W): ww ≤ W
+          src = src < 0 ? src + W : (src >= W ? src - W : src);
+          ext[x] = row[src];
+        }
+        window_sum(ext, ww, W, &hsum_[std::size_t(er) * W], 1);
+      }
+    }
+    if (p_.whole) {
+      std::fill(D.begin(), D.begin() + std::ptrdiff_t(std::size_t(rows) * W), total);
+      return;
+    }
+    const int wh = p_.win_h();
+    for (int r = 0; r < rows; ++r) window_sum(&hsum_[std::size_t(r) * W], wh, W, &D[std::size_t(r) * W], std::size_t(W));
+  }
+
+  std::vector<double>& ext_buf(std::size_t n) {
+    if (ext_.size() < n) ext_.resize(n);
+    return ext_;
+  }
+
+  void write(const Unit& u, std::vector<SoftmaxAcc<double>>& acc, std::vector<TopkEntry>& heap, const std::vector<int>& heap_n) {
+    const int C = p_.C, k = s_.topk;
+    const std::size_t HW = p_.HW;
+    for (int r = 0; r < u.r1 - u.r0; ++r)
+      for (int j = 0; j < p_.W; ++j) {
+        const std::size_t loc = std::size_t(r) * p_.W + j, m = std::size_t(u.r0 + r) * p_.W + j;
+        const SoftmaxAcc<double>& a = acc[loc];
+        if (!(a.s > 0))
+          throw NumericalError("no training key is compatible with query pixel (" + std::to_string(u.r0 + r) + ", " +
+                               std::to_string(j) + ") of image " + std::to_string(u.image));
+        const double logd = softmax_log_density(a);
+        for (int c = 0; c < C; ++c) {
+          out_.estimate.image(u.image)[std::size_t(c) * HW + m] = softmax_mean(a, c);
+          if (s_.variance) out_.variance.image(u.image)[std::size_t(c) * HW + m] = softmax_variance(a, c);
+        }
+        if (s_.log_density) out_.log_density[u.image * HW + m] = logd;
+        if (s_.effective_count) out_.effective_count[u.image * HW + m] = softmax_effective_count(a);
+        if (k > 0) {
+          TopkEntry* h = &heap[loc * k];
+          topk_sort(h, heap_n[loc]);
+          for (int i = 0; i < k; ++i) {
+            const std::size_t o = (u.image * k + std::size_t(i)) * HW + m;
+            const bool has = i < heap_n[loc];
+            out_.topk_log_weight[o] = has ? h[i].logit : -INFINITY;
+            out_.topk_weight[o] = has ? std::exp(h[i].logit - logd) : 0.0;
+            out_.topk_image[o] = has ? h[i].image : -1;
+            out_.topk_position[o] = has ? h[i].position : -1;
+          }
+        }
+      }
+  }
+
+  const EstimatorSettings& s_;
+  const Problem& p_;
+  const Images& train_;
+  const std::vector<std::int64_t>& ids_;
+  const QuerySetup& q_;
+  EstimatorOutputs& out_;
+  std::atomic<long>& done_;
+  const std::atomic<bool>& cancel_;
+  std::vector<double> e_, hsum_, ext_;
+};
+
+}  // namespace
+
+EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, const Images& train,
+                               const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EstimatorOutputs out;
+  out.backend = Backend::reference;
+  const std::size_t K = y.n, HW = p.HW;
+  out.estimate = Images(K, y.shape);
+  if (s.variance) out.variance = Images(K, y.shape);
+  if (s.log_density) out.log_density.assign(K * HW, 0.0);
+  if (s.effective_count) out.effective_count.assign(K * HW, 0.0);
+  out.topk = s.topk;
+  if (s.topk > 0) {
+    const std::size_t n = K * std::size_t(s.topk) * HW;
+    out.topk_log_weight.assign(n, 0.0);
+    out.topk_weight.assign(n, 0.0);
+    out.topk_image.assign(n, -1);
+    out.topk_position.assign(n, -1);
+  }
+
+  std::vector<QuerySetup> queries;
+  for (std::size_t i = 0; i < K; ++i) queries.push_back(build_query(p, s, B, y.image(i)));
+
+  // Split rows only when there are fewer images than threads; the split never changes results.
+  const int threads = resolve_threads(s.threads);
+  const int blocks = std::max(1, std::min(p.H, int((std::size_t(threads) + K - 1) / std::max<std::size_t>(K, 1))));
+  std::vector<Unit> units;
+  for (std::size_t i = 0; i < K; ++i)
+    for (int b = 0; b < blocks; ++b) units.push_back(Unit{i, p.H * b / blocks, p.H * (b + 1) / blocks});
+
+  std::atomic<long> done{0};
+  std::atomic<bool> cancel{false};
+  const double total = double(units.size()) * double(train.n);
+  parallel_for(units.size(), threads,
+               [&](std::size_t i) {
+                 UnitRunner(s, p, train, train_ids, queries[units[i].image], out, done, cancel).run(units[i]);
+               },
+               [&] {
+                 if (s.progress && !s.progress(double(done), total)) {
+                   cancel = true;
+                   throw Error("cancelled");
+                 }
+               });
+  if (s.progress) s.progress(total, total);
+  out.pairs = double(K) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace lemmse

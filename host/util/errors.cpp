@@ -1,0 +1,2 @@
+// Out-of-line anchor for the exception hierarchy (keeps vtables in one object file).
+#include "lemmse/errors.hpp"
