@@ -11,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
+#include "kernels/exp_poly.hpp"
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
 #include "lemmse/errors.hpp"
@@ -20,7 +22,11 @@
 namespace lemmse {
 namespace {
 
-constexpr double kSkipNats = 745.0;  // exp(−745) underflows to 0 in fp64: skipping is exact
+// Keys more than 708 nats below a pixel's running max get weight 0: their weight relative to
+// the max (< e^−708 ≈ 3e−308) cannot change any fp64 sum that holds the max's weight 1.
+constexpr double kSkipNats = 708.0;
+// Initial running max: finite, so (−inf logit) − max is −inf, never NaN.
+constexpr double kNoMax = -std::numeric_limits<double>::max();
 
 inline std::size_t wrap(long i, long n) { return std::size_t(((i % n) + n) % n); }
 
@@ -46,18 +52,24 @@ class UnitRunner {
       : s_(s), p_(p), train_(train), ids_(ids), q_(q), out_(out), done_(done), cancel_(cancel) {}
 
   void run(const Unit& u) {
-    const int rows = u.r1 - u.r0;
-    const std::size_t npix = std::size_t(rows) * p_.W;
-    std::vector<SoftmaxAcc<double>> acc(npix);
-    for (auto& a : acc) softmax_init(a);
+    const int rows = u.r1 - u.r0, W = p_.W, C = p_.C;
+    const std::size_t npix = std::size_t(rows) * W;
+    // Per-pixel softmax state, structure-of-arrays so the row loops vectorise (the same
+    // arithmetic as softmax_push in kernels/online_softmax.hpp).
+    mx_.assign(npix, kNoMax);
+    s_sum_.assign(npix, 0.0);
+    s2_.assign(npix, 0.0);
+    piv_.assign(npix * C, 0.0);
+    a1_.assign(npix * C, 0.0);
+    a2_.assign(npix * C, 0.0);
     const int k = s_.topk;
     std::vector<TopkEntry> heap(npix * std::size_t(k));
     std::vector<int> heap_n(npix, 0);
-    std::vector<double> D(npix);
+    std::vector<double> D(npix), l(W), w(W);
+    std::vector<std::size_t> nidx(W);
     std::vector<double> kwhite;
-    const int C = p_.C;
     const std::size_t np = p_.pattern_bits.size();
-    double x[kMaxChannels];
+    const bool has_bias = !p_.key_bias.empty();
 
     for (std::size_t b = 0; b < train_.n; ++b) {
       if (cancel_) return;
@@ -66,29 +78,78 @@ class UnitRunner {
       if (p_.metric == Metric::whitened) whiten_patches(p_, key, kwhite);
       const std::size_t nshift = p_.all_shifts ? p_.HW : 1;
       for (std::size_t t = 0; t < nshift; ++t) {
-        const int ti = int(t / p_.W), tj = int(t % p_.W);
+        const int ti = int(t / W), tj = int(t % W);
         distances(u, ti, tj, key, kwhite, D);
         for (int r = 0; r < rows; ++r) {
-          const std::size_t key_row = wrap(u.r0 + r + ti, p_.H) * p_.W;
-          for (int j = 0; j < p_.W; ++j) {
-            const std::size_t m = std::size_t(u.r0 + r) * p_.W + j;
-            const int kj = j + tj < p_.W ? j + tj : j + tj - p_.W;
-            const std::size_t n = key_row + std::size_t(kj);
-            if (p_.strata && !q_.valid[m * np + std::size_t(p_.pattern_of[n])]) continue;
-            const std::size_t loc = std::size_t(r) * p_.W + j;
-            const double l = -D[loc] * p_.inv_two_sigma2 + (p_.key_bias.empty() ? 0.0 : p_.key_bias[n]);
-            for (int c = 0; c < C; ++c) x[c] = val[std::size_t(c) * p_.HW + n];
-            softmax_push(acc[loc], l, x, C, kSkipNats);
-            if (k > 0) topk_push(&heap[loc * k], &heap_n[loc], k, TopkEntry{l, ids_[b], std::int64_t(n)});
+          const std::size_t key_row = wrap(u.r0 + r + ti, p_.H) * W;
+          const std::size_t m0 = std::size_t(u.r0 + r) * W, loc0 = std::size_t(r) * W;
+          const int split = W - tj;  // columns j < split read key column j + tj, the rest j + tj − W
+          for (int j = 0; j < W; ++j) nidx[j] = key_row + std::size_t(j < split ? j + tj : j + tj - W);
+          const double* Dr = &D[loc0];
+          for (int j = 0; j < W; ++j) l[j] = -Dr[j] * p_.inv_two_sigma2 + (has_bias ? p_.key_bias[nidx[j]] : 0.0);
+          if (p_.strata)
+            for (int j = 0; j < W; ++j)
+              if (!q_.valid[(m0 + j) * np + std::size_t(p_.pattern_of[nidx[j]])]) l[j] = -INFINITY;
+          double* mx = &mx_[loc0];
+          for (int j = 0; j < W; ++j)
+            if (l[j] > mx[j]) new_max(loc0 + j, l[j], val, nidx[j]);
+          for (int j = 0; j < W; ++j) {  // branch-free: vectorised (needs -fno-trapping-math)
+            const double z = l[j] - mx[j];   // ≤ 0; −inf for invalid keys
+            const double e = exp_poly(z < -kSkipNats ? -kSkipNats : z);
+            w[j] = z < -kSkipNats ? 0.0 : e;
           }
+          double* ss = &s_sum_[loc0];
+          double* s2 = &s2_[loc0];
+          for (int j = 0; j < W; ++j) {
+            ss[j] += w[j];
+            s2[j] += w[j] * w[j];
+          }
+          for (int c = 0; c < C; ++c) {
+            const double* v = val + std::size_t(c) * p_.HW + key_row + tj;  // v[j] for j < split, v[j − W] after
+            double* pv = &piv_[std::size_t(c) * npix + loc0];
+            double* a1 = &a1_[std::size_t(c) * npix + loc0];
+            double* a2 = &a2_[std::size_t(c) * npix + loc0];
+            for (int j = 0; j < split; ++j) {
+              const double d = v[j] - pv[j];
+              a1[j] += w[j] * d;
+              a2[j] += w[j] * d * d;
+            }
+            for (int j = split; j < W; ++j) {
+              const double d = v[j - W] - pv[j];
+              a1[j] += w[j] * d;
+              a2[j] += w[j] * d * d;
+            }
+          }
+          if (k > 0)
+            for (int j = 0; j < W; ++j)
+              if (l[j] > -INFINITY)
+                topk_push(&heap[(loc0 + j) * k], &heap_n[loc0 + j], k, TopkEntry{l[j], ids_[b], std::int64_t(nidx[j])});
         }
       }
       ++done_;
     }
-    write(u, acc, heap, heap_n);
+    write(u, heap, heap_n);
   }
 
  private:
+  // A key above pixel loc's running max: rescale the sums to it and move the pivot to its value.
+  void new_max(std::size_t loc, double l, const double* val, std::size_t n) {
+    const std::size_t npix = mx_.size();
+    const double r = std::exp(mx_[loc] - l);  // 0 for the first key (mx = kNoMax)
+    s_sum_[loc] *= r;
+    s2_[loc] *= r * r;
+    for (int c = 0; c < p_.C; ++c) {
+      const std::size_t i = std::size_t(c) * npix + loc;
+      a1_[i] *= r;
+      a2_[i] *= r;
+      const double d = val[std::size_t(c) * p_.HW + n] - piv_[i];  // re-pivot (exact algebra)
+      a2_[i] = a2_[i] - 2 * d * a1_[i] + d * d * s_sum_[loc];
+      a1_[i] = a1_[i] - d * s_sum_[loc];
+      piv_[i] = val[std::size_t(c) * p_.HW + n];
+    }
+    mx_[loc] = l;
+  }
+
   // D(m) for every query pixel m of the unit, for shift (ti, tj).
   void distances(const Unit& u, int ti, int tj, const double* key, const std::vector<double>& kwhite, std::vector<double>& D) {
     const int rows = u.r1 - u.r0, W = p_.W, H = p_.H, C = p_.C;
@@ -117,27 +178,32 @@ class UnitRunner {
     double total = 0;
     for (int er = 0; er < erows; ++er) {
       const std::size_t qi = wrap(rbase + er, H), ki = wrap(rbase + er + ti, H);
-      double* row = &e_[std::size_t(er) * (W + ww)];
-      for (int j = 0; j < W; ++j) {
-        const std::size_t qp = qi * W + j, kp = ki * W + std::size_t(j + tj < W ? j + tj : j + tj - W);
-        double v = 0;
-        for (int c = 0; c < C; ++c) {
-          const double d = q[std::size_t(c) * p_.HW + qp] - key[std::size_t(c) * p_.HW + kp];
-          v += d * d;
-        }
-        row[j] = weighted ? p_.pixel_weight[kp] * v : v;
-        total += row[j];
+      double* __restrict row = &e_[std::size_t(er) * (W + ww)];
+      // e(j) = w(key) Σ_c (q_c(qi, j) − k_c(ki, j + tj))², in two contiguous column segments
+      const int split = W - tj;
+      for (int j = 0; j < W; ++j) row[j] = 0.0;
+      for (int c = 0; c < C; ++c) {
+        const double* __restrict qr = q + std::size_t(c) * p_.HW + qi * W;
+        const double* __restrict kr = key + std::size_t(c) * p_.HW + ki * W + tj;  // kr[j], or kr[j − W] past split
+        for (int j = 0; j < split; ++j) row[j] += (qr[j] - kr[j]) * (qr[j] - kr[j]);
+        for (int j = split; j < W; ++j) row[j] += (qr[j] - kr[j - W]) * (qr[j] - kr[j - W]);
       }
-      if (!p_.whole) {
-        // extended row: ext[x] = e(row, x + dv0) for x in [0, W + ww − 1)
-        double* ext = &ext_buf(W + ww)[0];
-        for (int x = 0; x < W + ww - 1; ++x) {
-          int src = x + p_.dv0;  // within (−W, 2W): ww ≤ W
-          src = src < 0 ? src + W : (src >= W ? src - W : src);
-          ext[x] = row[src];
-        }
-        window_sum(ext, ww, W, &hsum_[std::size_t(er) * W], 1);
+      if (weighted) {
+        const double* __restrict pw = p_.pixel_weight.data() + ki * W + tj;
+        for (int j = 0; j < split; ++j) row[j] *= pw[j];
+        for (int j = split; j < W; ++j) row[j] *= pw[j - W];
       }
+      if (p_.whole) {
+        for (int j = 0; j < W; ++j) total += row[j];
+        continue;
+      }
+      // extended row ext[x] = e(x + dv0) for x in [0, W + ww − 1), dv0 = −a ≤ 0, then window sums
+      double* ext = &ext_buf(W + ww)[0];
+      const int a = -p_.dv0;
+      std::copy(row + W - a, row + W, ext);
+      std::copy(row, row + W, ext + a);
+      std::copy(row, row + (ww - 1 - a), ext + a + W);
+      window_sum(ext, ww, W, &hsum_[std::size_t(er) * W], 1);
     }
     if (p_.whole) {
       std::fill(D.begin(), D.begin() + std::ptrdiff_t(std::size_t(rows) * W), total);
@@ -152,13 +218,22 @@ class UnitRunner {
     return ext_;
   }
 
-  void write(const Unit& u, std::vector<SoftmaxAcc<double>>& acc, std::vector<TopkEntry>& heap, const std::vector<int>& heap_n) {
+  void write(const Unit& u, std::vector<TopkEntry>& heap, const std::vector<int>& heap_n) {
     const int C = p_.C, k = s_.topk;
-    const std::size_t HW = p_.HW;
+    const std::size_t HW = p_.HW, npix = mx_.size();
     for (int r = 0; r < u.r1 - u.r0; ++r)
       for (int j = 0; j < p_.W; ++j) {
         const std::size_t loc = std::size_t(r) * p_.W + j, m = std::size_t(u.r0 + r) * p_.W + j;
-        const SoftmaxAcc<double>& a = acc[loc];
+        SoftmaxAcc<double> a;
+        softmax_init(a);
+        a.mx = mx_[loc];
+        a.s = s_sum_[loc];
+        a.s2 = s2_[loc];
+        for (int c = 0; c < C; ++c) {
+          a.pivot[c] = piv_[std::size_t(c) * npix + loc];
+          a.a1[c] = a1_[std::size_t(c) * npix + loc];
+          a.a2[c] = a2_[std::size_t(c) * npix + loc];
+        }
         if (!(a.s > 0))
           throw NumericalError("no training key is compatible with query pixel (" + std::to_string(u.r0 + r) + ", " +
                                std::to_string(j) + ") of image " + std::to_string(u.image));
@@ -193,6 +268,7 @@ class UnitRunner {
   std::atomic<long>& done_;
   const std::atomic<bool>& cancel_;
   std::vector<double> e_, hsum_, ext_;
+  std::vector<double> mx_, s_sum_, s2_, piv_, a1_, a2_;
 };
 
 }  // namespace
