@@ -8,21 +8,10 @@
 
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
+#include "util/splitmix.hpp"
 
 namespace lemmse {
 namespace {
-
-struct SplitMix {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uni() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double range(double a, double b) { return a + (b - a) * uni(); }
-};
 
 struct Shape {
   int type;               // 0 rect, 1 ellipse, 2 triangle, 3 stroke, 4 grating disk

@@ -7,6 +7,7 @@
 #include "lemmse/operators.hpp"
 #include "ops/fft.hpp"
 #include "util/parse.hpp"
+#include "util/splitmix.hpp"
 
 namespace lemmse {
 
@@ -103,14 +104,8 @@ ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape,
     A.mask.resize(HW);
     // Same rule as the paper (kept when a uniform draw exceeds p/100), lemmse's own stream:
     // not torch-identical. Supply the paper's mask with inpaint-mask:FILE.npy for parity.
-    std::uint64_t s = mask_seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-    for (std::size_t p = 0; p < HW; ++p) {
-      std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      z ^= z >> 31;
-      A.mask[p] = double(z >> 11) * (1.0 / 9007199254740992.0) > pct / 100.0 ? 1.0 : 0.0;
-    }
+    SplitMix rng{mask_seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull};
+    for (std::size_t p = 0; p < HW; ++p) A.mask[p] = rng.uni() > pct / 100.0 ? 1.0 : 0.0;
   } else if (name == "inpaint-mask") {
     need_arg();
     std::size_t rows, cols;

@@ -4,21 +4,9 @@
 
 #include "lemmse/errors.hpp"
 #include "lemmse/operators.hpp"
+#include "util/splitmix.hpp"
 
 namespace lemmse {
-namespace {
-struct SplitMix {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double open01() { return (double(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }  // (0,1)
-};
-}  // namespace
-
 Images make_measurements(const Images& clean, const ForwardOperator& A, double sigma, std::uint64_t seed, std::uint64_t first_index) {
   if (!(sigma >= 0) || !std::isfinite(sigma)) throw InvalidArgument("noise σ must be finite and ≥ 0");
   Images y = A.apply(clean);
