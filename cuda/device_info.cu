@@ -36,3 +36,13 @@ std::string cuda_device_summary() {
 bool cuda_built() { return true; }
 
 }  // namespace lemmse
+
+#include "util/device_copy.hpp"
+
+namespace lemmse {
+void copy_device_to_host(void* dst, const void* src, std::size_t bytes, void* stream) {
+  const cudaStream_t s = static_cast<cudaStream_t>(stream);
+  LEMMSE_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s));
+  LEMMSE_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+}  // namespace lemmse

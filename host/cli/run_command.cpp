@@ -8,13 +8,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/metrics.hpp"
+#include "lemmse/metrics.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
 #include "lemmse/estimator.hpp"
 #include "lemmse/io.hpp"
 #include "lemmse/operators.hpp"
-#include "util/progress.hpp"
+#include "cli/progress.hpp"
 
 namespace lemmse {
 

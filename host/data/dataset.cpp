@@ -120,11 +120,45 @@ std::vector<std::int64_t> read_indices(const std::string& path, std::size_t pool
 
 }  // namespace
 
-LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
+namespace {
+std::string resolved_dir(const DatasetSpec& d) {
   std::string dir = d.data_dir.empty() ? default_data_dir(d.kind) : d.data_dir;
   if (d.kind != DatasetKind::builtin && dir.empty())
     throw InvalidArgument(std::string("--dataset ") + to_string(d.kind) + " needs --data-dir");
+  return dir;
+}
+Images whole_split(const DatasetSpec& d, Split split) {
+  const std::string dir = resolved_dir(d);
+  switch (d.kind) {
+    case DatasetKind::mnist:
+    case DatasetKind::fashion_mnist: return load_idx_split(dir, split, to_string(d.kind));
+    case DatasetKind::cifar10: return load_cifar_split(dir, split);
+    default: return load_single_pool(d.kind, dir);
+  }
+}
+}  // namespace
 
+std::size_t split_size(const DatasetSpec& d, Split split) {
+  if (d.kind == DatasetKind::builtin) {
+    builtin_shape(d.builtin_variant);
+    return split == Split::train ? kBuiltinTrainSize : kBuiltinTestSize;
+  }
+  return whole_split(d, split).n;
+}
+
+Images load_split(const DatasetSpec& d, Split split, std::size_t first, std::size_t count) {
+  if (d.kind == DatasetKind::builtin) return builtin_images(d.builtin_variant, split, first, count);
+  Images all = whole_split(d, split);
+  if (first > all.n || count > all.n - first)
+    throw InvalidArgument("asked for images " + std::to_string(first) + "…" + std::to_string(first + count) + " of a split of " +
+                          std::to_string(all.n));
+  Images out(count, all.shape);
+  std::copy(all.image(first), all.image(first) + count * all.shape.size(), out.data.begin());
+  return out;
+}
+
+LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
+  const std::string dir = resolved_dir(d);
   LoadedData out;
   Images train_pool, query_pool;
   bool single_pool = false;
@@ -150,7 +184,13 @@ LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
   if (d.kind != DatasetKind::builtin) train_pool_size = train_pool.n;
 
   // training selection
-  if (!s.train_indices.empty()) {
+  if (!s.train_index_list.empty()) {
+    for (std::size_t i = 0; i < s.train_index_list.size(); ++i)
+      if (s.train_index_list[i] < 0 || std::size_t(s.train_index_list[i]) >= train_pool_size)
+        throw InvalidArgument("training index " + std::to_string(s.train_index_list[i]) + " at position " + std::to_string(i) +
+                              " is outside [0, " + std::to_string(train_pool_size) + ")");
+    out.train_ids = s.train_index_list;
+  } else if (!s.train_indices.empty()) {
     out.train_ids = read_indices(s.train_indices, train_pool_size);
   } else {
     if (s.train_count > train_pool_size)

@@ -1,4 +1,4 @@
-#include "engine/metrics.hpp"
+#include "lemmse/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -312,7 +312,7 @@ EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, con
                [&] {
                  if (s.progress && !s.progress(double(done), total)) {
                    cancel = true;
-                   throw Error("cancelled");
+                   throw Cancelled("cancelled by the progress callback");
                  }
                });
   if (s.progress) s.progress(total, total);

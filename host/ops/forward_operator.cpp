@@ -70,7 +70,41 @@ std::vector<double> centred_kernel(int h, int w, Compat compat, double (*f)(doub
   return k;
 }
 
+void check_mask(const std::vector<double>& mask, const std::string& what) {
+  for (double v : mask)
+    if (v != 0.0 && v != 1.0) throw InvalidArgument(what + ": mask values must be 0 (missing) or 1 (observed)");
+}
+
 }  // namespace
+
+ForwardOperator make_mask_operator(ImageShape shape, const std::vector<double>& mask, const std::string& name) {
+  if (mask.size() != shape.pixels())
+    throw InvalidArgument(name + ": the mask has " + std::to_string(mask.size()) + " values, the images " +
+                          std::to_string(shape.h) + "×" + std::to_string(shape.w) + " pixels");
+  check_mask(mask, name);
+  ForwardOperator A;
+  A.name = name;
+  A.h = shape.h;
+  A.w = shape.w;
+  A.kind = ForwardOperator::Kind::mask;
+  A.mask = mask;
+  return A;
+}
+
+ForwardOperator make_kernel_operator(ImageShape shape, const std::vector<double>& kernel, std::size_t kh, std::size_t kw,
+                                     Compat compat, const std::string& name) {
+  if (kernel.size() != kh * kw || kh == 0 || kw == 0) throw InvalidArgument(name + ": kernel size does not match its shape");
+  for (double v : kernel)
+    if (!std::isfinite(v)) throw InvalidArgument(name + ": non-finite value in the kernel");
+  ForwardOperator A;
+  A.name = name;
+  A.h = shape.h;
+  A.w = shape.w;
+  std::vector<double> k = kernel;
+  if (compat == Compat::reference) for (double& v : k) v = double(float(v));
+  set_kernel(A, k, kh, kw);
+  return A;
+}
 
 ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape, Compat compat, std::uint64_t mask_seed) {
   ForwardOperator A;
@@ -113,10 +147,8 @@ ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape,
     if (rows != std::size_t(shape.h) || cols != std::size_t(shape.w))
       throw InvalidArgument("'" + arg + "': mask is " + std::to_string(rows) + "×" + std::to_string(cols) +
                             ", images are " + std::to_string(shape.h) + "×" + std::to_string(shape.w));
-    for (double v : a.values)
-      if (v != 0.0 && v != 1.0) throw InvalidArgument("'" + arg + "': mask values must be 0 (missing) or 1 (observed)");
-    A.kind = ForwardOperator::Kind::mask;
-    A.mask = a.values;
+    A = make_mask_operator(shape, a.values, "'" + arg + "'");
+    A.name = spec;
   } else if (name == "blur-gaussian") {
     need_arg();
     const double s = parse_double(arg, "blur-gaussian std");
@@ -133,9 +165,7 @@ ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape,
     need_arg();
     std::size_t rows, cols;
     const NpyArray a = read_plane(arg, "kernel", rows, cols);
-    std::vector<double> k = a.values;
-    if (compat == Compat::reference) for (double& v : k) v = double(float(v));
-    set_kernel(A, k, rows, cols);
+    A = make_kernel_operator(shape, a.values, rows, cols, compat, spec);
   } else {
     throw InvalidArgument("unknown --problem '" + spec +
                           "' (denoise, inpaint-box:S, inpaint-random:PCT, inpaint-mask:FILE.npy, blur-gaussian:STD, blur-disk:R, blur-kernel:FILE.npy)");

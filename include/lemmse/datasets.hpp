@@ -34,6 +34,7 @@ struct DatasetSpec {
 struct SelectionSpec {
   std::size_t train_count = 1000;   // first N training images (ignored with train_indices)
   std::string train_indices;        // .npy of integer indices into the training pool
+  std::vector<std::int64_t> train_index_list;  // or these indices (used when not empty)
   Split split = Split::test;        // where the query images come from
   std::size_t test_start = 0;       // first query image within its pool
   std::size_t test_count = 4;       // number of query images (0 allowed only with a measurement file)
@@ -49,6 +50,11 @@ struct LoadedData {
 
 // Default --data-dir for a dataset kind ("" when there is none).
 std::string default_data_dir(DatasetKind k);
+
+// Raw access to a split: its size and images first … first+count−1. Single-pool datasets
+// (folder, npy) have one pool that serves as both splits.
+std::size_t split_size(const DatasetSpec& d, Split split);
+Images load_split(const DatasetSpec& d, Split split, std::size_t first, std::size_t count);
 
 // Loads the training set and the query images. Throws InvalidArgument / IoError / FormatError
 // with a message naming the file and the problem.

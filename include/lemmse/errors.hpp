@@ -31,6 +31,11 @@ class Unsupported : public Error {
  public:
   using Error::Error;
 };
+// The caller's progress callback asked to stop.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
 // A numerical precondition failed (e.g. a patch covariance that is not positive definite).
 class NumericalError : public Error {
  public:

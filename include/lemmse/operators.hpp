@@ -45,6 +45,12 @@ struct ForwardOperator {
 ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape, Compat compat,
                                       std::uint64_t mask_seed = 1234);
 
+// A from arrays: a mask (h*w values 0/1) or a correlation kernel kh×kw with its centre at
+// (kh/2, kw/2) (kh ≤ H, kw ≤ W). In compat reference the kernel is rounded to float32.
+ForwardOperator make_mask_operator(ImageShape shape, const std::vector<double>& mask, const std::string& name);
+ForwardOperator make_kernel_operator(ImageShape shape, const std::vector<double>& kernel, std::size_t kh, std::size_t kw,
+                                     Compat compat, const std::string& name);
+
 // The pre-inverse B applied to y before the estimator (physics-aware variants).
 enum class PreinverseKind { identity, mask, eps_mask, inverse };
 PreinverseKind parse_preinverse(const std::string& s);

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/engine_helpers.hpp"
-#include "engine/metrics.hpp"
+#include "lemmse/metrics.hpp"
 #include "lemmse/datasets.hpp"
 #include "support/skip.hpp"
 

@@ -19,7 +19,11 @@ std::vector<std::uint8_t> make_npy(const std::string& descr, const std::string& 
   std::string h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   while ((10 + h.size() + 1) % 64) h += ' ';
   h += '\n';
-  std::vector<std::uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, std::uint8_t(h.size() & 255), std::uint8_t(h.size() >> 8)};
+  const std::string magic = "\x93NUMPY\x01";
+  std::vector<std::uint8_t> b(magic.begin(), magic.end());
+  b.push_back(0);
+  b.push_back(std::uint8_t(h.size() & 255));
+  b.push_back(std::uint8_t(h.size() >> 8));
   b.insert(b.end(), h.begin(), h.end());
   b.insert(b.end(), payload.begin(), payload.end());
   return b;

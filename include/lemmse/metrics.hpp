@@ -1,4 +1,4 @@
-// Image-quality metrics.
+// Image-quality metrics (PSNR as reported in metrics.json).
 #pragma once
 #include <cstddef>
 

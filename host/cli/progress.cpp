@@ -1,4 +1,4 @@
-#include "util/progress.hpp"
+#include "cli/progress.hpp"
 
 #include <unistd.h>
 
