@@ -22,3 +22,15 @@ execute_process(COMMAND ${WORK_DIR}/prefix/bin/lemmse info RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "the installed CLI does not run")
 endif()
+# The installed Python binding finds the installed library by itself (when Debian's numpy is there).
+if(EXISTS /usr/bin/python3)
+  execute_process(COMMAND /usr/bin/python3 -c "import numpy" RESULT_VARIABLE no_numpy OUTPUT_QUIET ERROR_QUIET)
+  if(NOT no_numpy)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=LEMMSE_LIBRARY PYTHONPATH=${WORK_DIR}/prefix/share/lemmse/python
+                            /usr/bin/python3 -c "import lemmse, sys; print(lemmse.version(), lemmse.library_path); sys.exit(0 if lemmse.library_path.startswith('${WORK_DIR}') else 1)"
+                    RESULT_VARIABLE rc)
+    if(rc)
+      message(FATAL_ERROR "the installed Python binding does not load the installed library")
+    endif()
+  endif()
+endif()
