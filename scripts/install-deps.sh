@@ -9,6 +9,7 @@ PKGS=(
   catch2 libstb-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libfmt-dev libfftw3-dev
   dataset-fashion-mnist   # real test data: /usr/share/datasets/fashion-mnist
   python3 python3-numpy python3-pytest   # Python binding and its tests
+  clang libclang-rt-14-dev                # libFuzzer + sanitizer runtimes (scripts/fuzz.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

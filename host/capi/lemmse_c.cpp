@@ -57,6 +57,9 @@ lemmse_status guard(F&& f) {
   } catch (const lemmse::Cancelled& e) {
     g_error = e.what();
     return LEMMSE_ERROR_CANCELLED;
+  } catch (const lemmse::ResourceError& e) {
+    g_error = e.what();
+    return LEMMSE_ERROR_OUT_OF_MEMORY;
   } catch (const std::bad_alloc&) {
     g_error = "out of memory";
     return LEMMSE_ERROR_OUT_OF_MEMORY;

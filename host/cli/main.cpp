@@ -4,6 +4,7 @@
 #include <new>
 
 #include "cli/run_command.hpp"
+#include "cli/signals.hpp"
 #include "lemmse/device.hpp"
 #include "lemmse/errors.hpp"
 
@@ -30,7 +31,11 @@ int main(int argc, char** argv) {
       std::printf("\n");
       return 0;
     }
+    lemmse::install_interrupt_handlers();
     return lemmse::execute_run(run);
+  } catch (const lemmse::Cancelled&) {
+    std::fprintf(stderr, "\nlemmse: interrupted; no output files were written\n");
+    return 130;
   } catch (const lemmse::Error& e) {
     std::fprintf(stderr, "lemmse: error: %s\n", e.what());
     return 1;

@@ -14,7 +14,9 @@
 #include "lemmse/estimator.hpp"
 #include "lemmse/io.hpp"
 #include "lemmse/operators.hpp"
+#include "cli/output_set.hpp"
 #include "cli/progress.hpp"
+#include "cli/signals.hpp"
 
 namespace lemmse {
 
@@ -96,7 +98,23 @@ nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::js
 
 }  // namespace
 
+void check_run_options(const RunOptions& o) {
+  parse_estimator(o.estimator);
+  parse_compat(o.compat);
+  parse_backend(o.backend);
+  parse_preinverse(o.preinverse);
+  parse_dataset_kind(o.dataset);
+  check_problem_spec(o.problem);
+  if (!(o.sigma > 0) || !std::isfinite(o.sigma)) throw InvalidArgument("--sigma must be a finite number > 0");
+  if (o.patch < 1 || o.patch % 2 == 0) throw InvalidArgument("--patch must be odd (the patch centre is a pixel); got " + std::to_string(o.patch));
+  if (o.topk < 0) throw InvalidArgument("--topk must be ≥ 0");
+  if (o.threads < 0) throw InvalidArgument("--threads must be ≥ 0");
+  if (!(o.eps > 0 && o.eps <= 1)) throw InvalidArgument("--eps must be in (0, 1]");
+  if (o.measurement.empty() && o.test_count == 0) throw InvalidArgument("--test-count must be ≥ 1");
+}
+
 int execute_run(const RunOptions& o) {
+  check_run_options(o);
   const auto t0 = std::chrono::steady_clock::now();
   auto log = [&](const std::string& s) {
     if (!o.quiet) std::fprintf(stderr, "lemmse: %s\n", s.c_str());
@@ -113,9 +131,6 @@ int execute_run(const RunOptions& o) {
   s.effective_count = o.effective_count;
   s.threads = o.threads;
   const Backend backend = parse_backend(o.backend);
-  if (!(o.sigma > 0) || !std::isfinite(o.sigma)) throw InvalidArgument("--sigma must be a finite number > 0");
-  if (s.patch % 2 == 0) throw InvalidArgument("--patch must be odd (the patch centre is a pixel); got " + std::to_string(s.patch));
-  if (o.topk < 0) throw InvalidArgument("--topk must be ≥ 0");
 
   DatasetSpec d;
   d.kind = parse_dataset_kind(o.dataset);
@@ -128,7 +143,6 @@ int execute_run(const RunOptions& o) {
   sel.split = o.split == "train" ? Split::train : Split::test;
   sel.test_start = o.test_start;
   sel.test_count = o.measurement.empty() ? o.test_count : 0;
-  if (o.measurement.empty() && o.test_count == 0) throw InvalidArgument("--test-count must be ≥ 1");
   LoadedData data = load_data(d, sel);
   log("training set: " + std::to_string(data.train.n) + " images " + std::to_string(data.train.shape.c) + "×" +
       std::to_string(data.train.shape.h) + "×" + std::to_string(data.train.shape.w) + " from " + data.description);
@@ -149,29 +163,30 @@ int execute_run(const RunOptions& o) {
   ProgressReporter progress(std::string(to_string(s.estimator)) + " on " + std::to_string(y.n) + " image(s)", !o.quiet);
   s.progress = [&](double done, double total) {
     progress.update(done, total);
-    return true;
+    return !interrupted();  // Ctrl-C: the engine stops at its next check, nothing is written
   };
   const EstimatorOutputs r = run_estimator(s, backend, data.train, data.train_ids, A, B, y);
   progress.finish();
 
   const ImageShape sh = y.shape;
   const std::string dir = o.out + "/";
-  write_npy_f64(dir + "estimate.npy", shape4(y.n, sh.c, sh.h, sh.w), r.estimate.data);
-  write_npy_f64(dir + "measurement.npy", shape4(y.n, sh.c, sh.h, sh.w), y.data);
-  if (have_clean) write_npy_f64(dir + "clean.npy", shape4(y.n, sh.c, sh.h, sh.w), data.queries.data);
-  if (s.log_density) write_npy_f64(dir + "log_density.npy", shape4(y.n, 1, sh.h, sh.w), r.log_density);
-  if (s.variance) write_npy_f64(dir + "variance.npy", shape4(y.n, sh.c, sh.h, sh.w), r.variance.data);
-  if (s.effective_count) write_npy_f64(dir + "effective_count.npy", shape4(y.n, 1, sh.h, sh.w), r.effective_count);
+  OutputSet outs(o.out);
+  write_npy_f64(outs.path("estimate.npy"), shape4(y.n, sh.c, sh.h, sh.w), r.estimate.data);
+  write_npy_f64(outs.path("measurement.npy"), shape4(y.n, sh.c, sh.h, sh.w), y.data);
+  if (have_clean) write_npy_f64(outs.path("clean.npy"), shape4(y.n, sh.c, sh.h, sh.w), data.queries.data);
+  if (s.log_density) write_npy_f64(outs.path("log_density.npy"), shape4(y.n, 1, sh.h, sh.w), r.log_density);
+  if (s.variance) write_npy_f64(outs.path("variance.npy"), shape4(y.n, sh.c, sh.h, sh.w), r.variance.data);
+  if (s.effective_count) write_npy_f64(outs.path("effective_count.npy"), shape4(y.n, 1, sh.h, sh.w), r.effective_count);
   if (s.topk > 0) {
     const auto shp = shape4(y.n, s.topk, sh.h, sh.w);
-    write_npy_f64(dir + "topk_log_weight.npy", shp, r.topk_log_weight);
-    write_npy_f64(dir + "topk_weight.npy", shp, r.topk_weight);
-    write_npy_i64(dir + "topk_image.npy", shp, r.topk_image);
-    write_npy_i64(dir + "topk_position.npy", shp, r.topk_position);
+    write_npy_f64(outs.path("topk_log_weight.npy"), shp, r.topk_log_weight);
+    write_npy_f64(outs.path("topk_weight.npy"), shp, r.topk_weight);
+    write_npy_i64(outs.path("topk_image.npy"), shp, r.topk_image);
+    write_npy_i64(outs.path("topk_position.npy"), shp, r.topk_position);
   }
   std::vector<const Images*> cols{&y, &r.estimate};
   if (have_clean) cols.push_back(&data.queries);
-  write_png_grid(dir + "grid.png", cols, o.grid_rows, o.grid_scale);
+  write_png_grid(outs.path("grid.png"), cols, o.grid_rows, o.grid_scale);
 
   nlohmann::json m;
   m["estimator"] = o.estimator;
@@ -215,9 +230,12 @@ int execute_run(const RunOptions& o) {
     std::snprintf(line, sizeof line, "PSNR: measurement %.2f dB -> estimate %.2f dB (mean over %zu images)", mean(py), mean(pe), y.n);
     log(line);
   }
-  std::ofstream f(dir + "metrics.json");
-  f << m.dump(2) << "\n";
-  if (!f) throw IoError("cannot write '" + dir + "metrics.json'");
+  {
+    std::ofstream f(outs.path("metrics.json"));
+    f << m.dump(2) << "\n";
+    if (!f) throw IoError("cannot write '" + dir + "metrics.json'");
+  }
+  outs.commit();
   char line[200];
   std::snprintf(line, sizeof line, "%.2f s (%.0f ms per image, %.3g pairs/s); outputs in %s", r.seconds,
                 1e3 * r.seconds / double(y.n), r.seconds > 0 ? r.pairs / r.seconds : 0.0, o.out.c_str());

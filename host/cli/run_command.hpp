@@ -21,5 +21,8 @@ struct RunOptions {
   int grid_scale = 4;
 };
 void add_run_options(CLI::App& cmd, RunOptions& o);
+// Checks every option that can be checked without reading data (names, numbers, the problem's
+// syntax); throws lemmse::InvalidArgument. execute_run calls it first.
+void check_run_options(const RunOptions& o);
 int execute_run(const RunOptions& o);
 }  // namespace lemmse

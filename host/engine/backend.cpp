@@ -1,5 +1,8 @@
 // Backend selection and the public run_estimator entry point.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "engine/problem.hpp"
 #include "engine/reference_engine.hpp"
@@ -7,6 +10,7 @@
 #include "lemmse/errors.hpp"
 #include "lemmse/estimator.hpp"
 #include "kernels/online_softmax.hpp"
+#include "util/parallel.hpp"
 
 namespace lemmse {
 
@@ -70,6 +74,40 @@ void validate_inputs(const EstimatorSettings& s, const Images& train, const Imag
     if (!std::isfinite(v)) throw InvalidArgument("the training images contain NaN or infinite values");
 }
 
+namespace {
+// Host memory available for new allocations (Linux MemAvailable), or 0 when unknown.
+double available_host_bytes() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024.0;
+}
+
+std::string gib(double bytes) {
+  char s[64];
+  std::snprintf(s, sizeof s, "%.2f GiB", bytes / 1073741824.0);
+  return s;
+}
+
+// Fails early, naming both sizes, when the run cannot fit in host memory.
+void check_host_memory(const EstimatorSettings& s, const Images& train, const Images& y, int threads) {
+  const double HW = double(train.shape.pixels()), CHW = double(train.shape.size()), K = double(y.n);
+  double need = double(train.n) * CHW * 8.0;                         // keys B A x_b
+  need += K * CHW * 8.0 * (s.variance ? 2.0 : 1.0);                  // estimate, variance
+  need += K * HW * 8.0 * ((s.log_density ? 1 : 0) + (s.effective_count ? 1 : 0));
+  need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
+  need += std::min(K, double(std::max(threads, 1))) * HW * double(s.topk) * 24.0;  // top-k heaps in flight
+  const double avail = available_host_bytes();
+  if (avail > 0 && need > avail)
+    throw ResourceError("this run needs about " + gib(need) + " of host memory but " + gib(avail) +
+                        " is available (reduce --train-count, --test-count or --topk)");
+}
+}  // namespace
+
 EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, const Images& train,
                                const std::vector<std::int64_t>& train_ids, const ForwardOperator& A,
                                const PreInverse& B, const Images& y) {
@@ -80,6 +118,7 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
     throw Unsupported(cuda_device_count() > 0
                           ? "the CUDA engine is not part of this build yet; use --backend cpu or reference"
                           : "--backend cuda: no CUDA device is available here; use --backend cpu or reference");
+  check_host_memory(s, train, y, resolve_threads(s.threads));
   // The vectorised CPU engine is not written yet: cpu and auto run the fp64 reference.
   const Problem p = build_problem(s, train, A, B);
   EstimatorOutputs out = run_reference(s, p, train, train_ids, B, y);

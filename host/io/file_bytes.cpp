@@ -2,6 +2,7 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -23,18 +24,24 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
-std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in, const std::string& what) {
+std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in, const std::string& what, std::size_t max_bytes) {
   z_stream zs;
   std::memset(&zs, 0, sizeof zs);
   // 15 + 32: accept both gzip and zlib headers.
   if (inflateInit2(&zs, 15 + 32) != Z_OK) throw Error("zlib: inflateInit2 failed");
   std::vector<std::uint8_t> out;
-  out.resize(in.size() * 4 + 1024);
+  out.resize(std::min(in.size() * 4 + 1024, max_bytes + 1));
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (true) {
-    if (zs.total_out >= out.size()) out.resize(out.size() * 2);
+    if (zs.total_out >= out.size()) {
+      if (out.size() > max_bytes) {
+        inflateEnd(&zs);
+        throw FormatError(what + ": gzip data inflates beyond " + std::to_string(max_bytes) + " bytes");
+      }
+      out.resize(std::min(out.size() * 2, max_bytes + 1));
+    }
     zs.next_out = out.data() + zs.total_out;
     zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
     rc = inflate(&zs, Z_NO_FLUSH);

@@ -77,6 +77,23 @@ void check_mask(const std::vector<double>& mask, const std::string& what) {
 
 }  // namespace
 
+void check_problem_spec(const std::string& spec) {
+  const auto colon = spec.find(':');
+  const std::string name = spec.substr(0, colon), arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (name == "denoise") {
+    if (colon != std::string::npos) throw InvalidArgument("--problem denoise takes no parameter");
+    return;
+  }
+  const bool numeric = name == "inpaint-box" || name == "inpaint-random" || name == "blur-gaussian" || name == "blur-disk";
+  const bool file = name == "inpaint-mask" || name == "blur-kernel";
+  if (!numeric && !file)
+    throw InvalidArgument("unknown --problem '" + spec +
+                          "' (denoise, inpaint-box:S, inpaint-random:PCT, inpaint-mask:FILE.npy, blur-gaussian:STD, blur-disk:R, blur-kernel:FILE.npy)");
+  if (arg.empty()) throw InvalidArgument("--problem " + name + " needs a parameter, e.g. " + name + (file ? ":FILE.npy" : ":15"));
+  if (name == "inpaint-box") parse_long(arg, "inpaint-box size");
+  else if (numeric) parse_double(arg, name + " parameter");
+}
+
 ForwardOperator make_mask_operator(ImageShape shape, const std::vector<double>& mask, const std::string& name) {
   if (mask.size() != shape.pixels())
     throw InvalidArgument(name + ": the mask has " + std::to_string(mask.size()) + " values, the images " +

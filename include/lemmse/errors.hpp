@@ -31,6 +31,11 @@ class Unsupported : public Error {
  public:
   using Error::Error;
 };
+// A request needs more memory than the machine has (the message names both sizes).
+class ResourceError : public Error {
+ public:
+  using Error::Error;
+};
 // The caller's progress callback asked to stop.
 class Cancelled : public Error {
  public:

@@ -15,8 +15,11 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path);
 // Reads a file and, when it starts with the gzip magic (1f 8b), inflates it. A truncated or
 // corrupt gzip stream raises FormatError.
 std::vector<std::uint8_t> read_maybe_gzip(const std::string& path);
-// Inflates a gzip/zlib buffer held in memory (FormatError when truncated/corrupt).
-std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& what);
+// Inflates a gzip/zlib buffer held in memory (FormatError when truncated/corrupt, or when it would
+// inflate beyond max_bytes: a guard against decompression bombs).
+constexpr std::size_t kMaxInflatedBytes = std::size_t(16) << 30;
+std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& bytes, const std::string& what,
+                                 std::size_t max_bytes = kMaxInflatedBytes);
 
 // ---- .npy ----
 enum class NpyType { u8, b1, i32, i64, f32, f64 };
@@ -56,6 +59,9 @@ LabelledImages read_cifar_batch(const std::string& path);
 // Every image must have the first image's size (InvalidArgument otherwise).
 Images read_image_folder(const std::string& dir, int channels = 0);
 std::vector<std::string> list_image_files(const std::string& dir);
+// Decodes one encoded image (PNG, JPEG, BMP, ...) held in memory; channels 0 keeps its own
+// (grey stays 1, colour becomes 3), 1 or 3 forces it. FormatError when it cannot be decoded.
+Images decode_image(const std::vector<std::uint8_t>& bytes, int channels, const std::string& what);
 
 // ---- output pictures ----
 // Writes a PNG grid: one row per image, one column per batch given (e.g. measurement | estimate

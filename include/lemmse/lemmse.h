@@ -39,7 +39,7 @@ typedef enum lemmse_status {
   LEMMSE_ERROR_FORMAT = 3,           /* a file is malformed (magic, size, header) */
   LEMMSE_ERROR_UNSUPPORTED = 4,      /* valid request this build/backend cannot serve */
   LEMMSE_ERROR_NUMERICAL = 5,        /* e.g. a patch covariance that is not positive definite */
-  LEMMSE_ERROR_OUT_OF_MEMORY = 6,
+  LEMMSE_ERROR_OUT_OF_MEMORY = 6,    /* the message names the memory needed and available */
   LEMMSE_ERROR_CANCELLED = 7,        /* the progress callback asked to stop */
   LEMMSE_ERROR_INTERNAL = 8          /* a bug: please report it with the message */
 } lemmse_status;

@@ -45,6 +45,9 @@ struct ForwardOperator {
 ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape, Compat compat,
                                       std::uint64_t mask_seed = 1234);
 
+// Checks the syntax of a --problem spec (name and parameter) without building anything.
+void check_problem_spec(const std::string& spec);
+
 // A from arrays: a mask (h*w values 0/1) or a correlation kernel kh×kw with its centre at
 // (kh/2, kw/2) (kh ≤ H, kw ≤ W). In compat reference the kernel is rounded to float32.
 ForwardOperator make_mask_operator(ImageShape shape, const std::vector<double>& mask, const std::string& name);

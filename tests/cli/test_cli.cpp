@@ -1,5 +1,8 @@
 // The command line as users run it: outputs, metrics, and clear refusals of bad input.
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -97,4 +100,54 @@ TEST_CASE("help documents the contract flags", "[cli]") {
                            "--problem", "--preinverse", "--sigma", "--measurement", "--test-count", "--noise-seed", "--topk",
                            "--log-density", "--variance", "--out", "--backend", "--threads", "--compat"})
     CHECK_THAT(r.output, Catch::Contains(flag));
+}
+
+TEST_CASE("Ctrl-C stops a run cleanly and writes no output file", "[cli][signals]") {
+  const std::string dir = lemmse_test::temp_dir("cli-sigint");
+  const std::string log = dir + "/log.txt";
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen(log.c_str(), "w", stderr);
+    execl(LEMMSE_CLI_PATH, "lemmse", "run", "--train-count", "3000", "--test-count", "2", "--threads", "2", "--out",
+          (dir + "/o").c_str(), (char*)nullptr);
+    std::_Exit(127);
+  }
+  usleep(1500 * 1000);
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 130);
+  std::ifstream f(log);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Catch::Contains("interrupted"));
+  std::size_t files = 0;
+  if (std::filesystem::exists(dir + "/o"))
+    for (auto& e : std::filesystem::directory_iterator(dir + "/o")) {
+      UNSCOPED_INFO("left behind: " << e.path());
+      ++files;
+    }
+  CHECK(files == 0);  // neither results nor .partial files
+}
+
+TEST_CASE("outputs are byte-identical across runs and thread counts", "[cli][determinism]") {
+  const std::string dir = lemmse_test::temp_dir("cli-det");
+  std::vector<std::uint8_t> first;
+  for (const char* threads : {"1", "2", "3"}) {
+    Result r = lemmse_cli(std::string("run --train-count 30 --test-count 2 --patch 3 --problem inpaint-box:9 --preinverse mask "
+                                      "--topk 2 --variance --quiet --threads ") + threads + " --out " + dir + "/" + threads);
+    REQUIRE(r.code == 0);
+    for (const char* f : {"/estimate.npy", "/variance.npy", "/topk_position.npy"}) {
+      const auto bytes = read_file_bytes(dir + "/" + threads + f);
+      const auto base = read_file_bytes(dir + "/1" + f);
+      CHECK(bytes == base);
+    }
+  }
+}
+
+TEST_CASE("runs that cannot fit in memory are refused up front", "[cli][limits]") {
+  Result r = lemmse_cli("run --train-count 5 --test-count 1 --topk 100000000 --out " + lemmse_test::temp_dir("cli-mem"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.output, Catch::Contains("GiB of host memory"));
 }
