@@ -15,6 +15,16 @@ inline std::vector<std::int64_t> iota_ids(std::size_t n) {
   return v;
 }
 
+// Settings with every side output that needs no top-k buffer switched on.
+inline lemmse::EstimatorSettings settings(lemmse::EstimatorKind e, int P, double sigma) {
+  lemmse::EstimatorSettings s;
+  s.estimator = e;
+  s.patch = P;
+  s.sigma = sigma;
+  s.log_density = s.variance = s.effective_count = true;
+  return s;
+}
+
 inline lemmse::EstimatorOutputs estimate(lemmse::EstimatorSettings s, const lemmse::Images& train,
                                          const lemmse::ForwardOperator& A, const lemmse::PreInverse& B,
                                          const lemmse::Images& y) {

@@ -8,17 +8,6 @@
 using namespace lemmse;
 using namespace lemmse_test;
 
-namespace {
-EstimatorSettings settings(EstimatorKind e, int P, double sigma) {
-  EstimatorSettings s;
-  s.estimator = e;
-  s.patch = P;
-  s.sigma = sigma;
-  s.log_density = true;
-  return s;
-}
-}  // namespace
-
 TEST_CASE("on a 9×9 image, LE-MMSE with P = 9 equals E-MMSE (every pre-inverse)", "[engine][properties]") {
   const ImageShape shape{1, 9, 9};
   Images train = random_images(3, shape, 41), clean = random_images(1, shape, 42);

@@ -14,14 +14,6 @@ bool all_finite(const std::vector<double>& v) {
     if (!std::isfinite(x)) return false;
   return true;
 }
-EstimatorSettings settings(EstimatorKind e, int P, double sigma) {
-  EstimatorSettings s;
-  s.estimator = e;
-  s.patch = P;
-  s.sigma = sigma;
-  s.log_density = s.variance = s.effective_count = true;
-  return s;
-}
 }  // namespace
 
 TEST_CASE("extreme σ from 1e-4 to 10: finite and equal to the brute force", "[engine][robust]") {
