@@ -5,6 +5,7 @@
 
 #include "cuda/cuda_check.cuh"
 #include "cuda/online_softmax_check.hpp"
+#include "kernels/exp_poly.hpp"
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
 
@@ -19,6 +20,14 @@ __global__ void softmax_stream_kernel(const double* logits, const double* values
   for (int c = 0; c < C; ++c) {
     out[2 + c] = softmax_mean(a, c);
     out[2 + C + c] = softmax_variance(a, c);
+  }
+}
+// Compiles the shared exp approximations for the device (their bit casts differ there).
+__global__ void exp_poly_kernel(const float* x, float* yf, double* yd, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) {
+    yf[i] = exp_poly_f(x[i]);
+    yd[i] = exp_poly(double(x[i]));
   }
 }
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/cpu_engine.hpp"
 #include "engine/problem.hpp"
 #include "engine/reference_engine.hpp"
 #include "lemmse/device.hpp"
@@ -119,11 +120,11 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
                           ? "the CUDA engine is not part of this build yet; use --backend cpu or reference"
                           : "--backend cuda: no CUDA device is available here; use --backend cpu or reference");
   check_host_memory(s, train, y, resolve_threads(s.threads));
-  // The vectorised CPU engine is not written yet: cpu and auto run the fp64 reference.
   const Problem p = build_problem(s, train, A, B);
-  EstimatorOutputs out = run_reference(s, p, train, train_ids, B, y);
-  out.backend = backend == Backend::reference ? Backend::reference : Backend::cpu;
-  return out;
+  // cpu/auto: the fast CPU engine where it applies; the fp64 reference otherwise (whitened
+  // inverse filter, top-k) and whenever the reference is asked for.
+  if (backend != Backend::reference && cpu_engine_supports(s, p)) return run_cpu_engine(s, p, train, B, y);
+  return run_reference(s, p, train, train_ids, B, y);
 }
 
 }  // namespace lemmse

@@ -11,8 +11,10 @@
  * - A context holds the backend, the training set, the operator A, the pre-inverse B and the
  *   settings. It is not thread-safe: use one context per thread, or serialise the calls.
  *   Different contexts are independent.
- * - Backends: LEMMSE_BACKEND_REFERENCE (fp64 oracle), CPU and AUTO (the reference until the fast
- *   engines land), CUDA (refused with LEMMSE_ERROR_UNSUPPORTED until the CUDA engine lands).
+ * - Backends: LEMMSE_BACKEND_REFERENCE (fp64 oracle); CPU and AUTO (the vectorised CPU engine:
+ *   float32 distances, fp64 sums, within the accuracy bar of the oracle; the whitened inverse
+ *   filter and top-k requests run on the reference); CUDA (refused with LEMMSE_ERROR_UNSUPPORTED
+ *   until the CUDA engine lands).
  *   Device-memory arrays are accepted when the library is built with CUDA; the host backends copy
  *   them to host memory.
  */

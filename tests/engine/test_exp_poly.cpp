@@ -16,3 +16,16 @@ TEST_CASE("exp_poly is within 2 ulp of libm exp on [−708, 0]", "[engine][exp]"
   CHECK(lemmse::exp_poly(0.0) == 1.0);
   CHECK(lemmse::exp_poly(-708.0) > 0.0);
 }
+
+TEST_CASE("exp_poly_f is within a few float ulp of exp on [−87, 0]", "[engine][exp]") {
+  double worst = 0;
+  for (int i = 0; i <= 2000000; ++i) {
+    const float x = float(-87.0 * i / 2000000.0);
+    const double ref = std::exp(double(x));
+    const float got = lemmse::exp_poly_f(x);
+    const float fr = float(ref);
+    worst = std::max(worst, std::fabs(double(got) - ref) / (double(std::nextafter(fr, INFINITY)) - double(fr)));
+  }
+  CHECK(worst <= 4.0);
+  CHECK(lemmse::exp_poly_f(0.0f) == 1.0f);
+}

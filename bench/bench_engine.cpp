@@ -1,0 +1,106 @@
+// lemmse_bench: times an estimator on any backend over a grid of patch sizes and noise levels,
+// checks each fast result against the fp64 reference (PSNR, DESIGN.md §5 bar) and reports pairs/s
+// and ms per image as a table and JSON. Exit status 1 when a result misses the accuracy bar.
+//   lemmse_bench --dataset fashion-mnist --train-count 1000 --patch 3,5,7,11,17 --sigma 0.05,0.2
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "lemmse/datasets.hpp"
+#include "lemmse/errors.hpp"
+#include "lemmse/estimator.hpp"
+#include "lemmse/metrics.hpp"
+#include "lemmse/operators.hpp"
+
+using namespace lemmse;
+
+int main(int argc, char** argv) {
+  CLI::App app{"lemmse_bench: speed and accuracy of the engines against the fp64 reference"};
+  std::string dataset = "builtin", data_dir, variant = "gray28", estimator = "le-mmse", problem = "denoise",
+              preinverse = "identity", backend = "cpu", json_path;
+  std::size_t train_count = 1000, test_count = 1;
+  std::vector<int> patches{5};
+  std::vector<double> sigmas{0.1};
+  int repeat = 3, threads = 0;
+  bool no_reference = false;
+  app.add_option("--dataset", dataset, "builtin | mnist | fashion-mnist | cifar-10 | folder | npy")->capture_default_str();
+  app.add_option("--data-dir", data_dir, "dataset location (as lemmse run)");
+  app.add_option("--builtin", variant, "gray28 | rgb32")->capture_default_str();
+  app.add_option("--train-count", train_count, "training images")->capture_default_str();
+  app.add_option("--test-count", test_count, "query images (test split)")->capture_default_str();
+  app.add_option("--estimator", estimator, "mmse | e-mmse | le-mmse | l-mmse")->capture_default_str();
+  app.add_option("--problem", problem, "as lemmse run")->capture_default_str();
+  app.add_option("--preinverse", preinverse, "as lemmse run")->capture_default_str();
+  app.add_option("--patch", patches, "patch sizes, comma-separated")->delimiter(',')->capture_default_str();
+  app.add_option("--sigma", sigmas, "noise levels, comma-separated")->delimiter(',')->capture_default_str();
+  app.add_option("--backend", backend, "backend timed: cpu | reference | cuda")->capture_default_str();
+  app.add_option("--repeat", repeat, "timed runs (the median is reported)")->capture_default_str();
+  app.add_option("--threads", threads, "CPU threads (0: all)")->capture_default_str();
+  app.add_option("--json", json_path, "write the results as JSON here");
+  app.add_flag("--no-reference", no_reference, "skip the fp64 reference (no accuracy column)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    DatasetSpec d;
+    d.kind = parse_dataset_kind(dataset);
+    d.data_dir = data_dir;
+    d.builtin_variant = variant;
+    SelectionSpec sel;
+    sel.train_count = train_count;
+    sel.test_count = test_count;
+    const LoadedData data = load_data(d, sel);
+    const Backend be = parse_backend(backend);
+    const int nthreads = threads ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    nlohmann::json rows = nlohmann::json::array();
+    bool ok = true;
+    std::printf("%-8s %-10s %-9s %3s %7s %12s %12s %10s %10s\n", "estim.", "problem", "B", "P", "sigma", "ms/image",
+                "pairs/s", "pairs/s/core", "PSNR(ref)");
+    for (int P : patches)
+      for (double sigma : sigmas) {
+        EstimatorSettings s;
+        s.estimator = parse_estimator(estimator);
+        s.patch = P;
+        s.sigma = sigma;
+        s.threads = threads;
+        const ForwardOperator A = make_forward_operator(problem, data.train.shape, s.compat);
+        const PreInverse B = make_preinverse(parse_preinverse(preinverse), A, s.compat);
+        const Images y = make_measurements(data.queries, A, sigma, 0);
+        std::vector<double> times;
+        EstimatorOutputs fast;
+        for (int r = 0; r < std::max(1, repeat); ++r) {
+          fast = run_estimator(s, be, data.train, data.train_ids, A, B, y);
+          times.push_back(fast.seconds);
+        }
+        std::sort(times.begin(), times.end());
+        const double t = times[times.size() / 2];
+        double acc = NAN;
+        if (!no_reference) {
+          const EstimatorOutputs ref = run_estimator(s, Backend::reference, data.train, data.train_ids, A, B, y);
+          acc = INFINITY;
+          for (std::size_t i = 0; i < y.n; ++i)
+            acc = std::min(acc, psnr(ref.estimate.image(i), fast.estimate.image(i), y.shape.size()));
+          const double bar = sigma < 0.005 ? 80.0 : 100.0;
+          if (acc < bar) ok = false;
+        }
+        const double pps = fast.pairs / t;
+        std::printf("%-8s %-10s %-9s %3d %7g %12.1f %12.3g %10.3g %10.1f\n", estimator.c_str(), problem.c_str(),
+                    preinverse.c_str(), P, sigma, 1e3 * t / double(y.n), pps, pps / nthreads, acc);
+        rows.push_back({{"estimator", estimator}, {"problem", problem}, {"preinverse", preinverse}, {"patch", P},
+                        {"sigma", sigma}, {"backend", to_string(fast.backend)}, {"median_s", t},
+                        {"ms_per_image", 1e3 * t / double(y.n)}, {"pairs", fast.pairs}, {"pairs_per_s", pps},
+                        {"threads", nthreads}, {"psnr_vs_reference", std::isfinite(acc) || std::isinf(acc) ? nlohmann::json(acc) : nlohmann::json(nullptr)}});
+      }
+    if (!json_path.empty()) {
+      nlohmann::json j = {{"dataset", data.description}, {"train_count", data.train.n}, {"test_count", data.queries.n}, {"rows", rows}};
+      std::ofstream(json_path) << j.dump(2) << "\n";
+    }
+    if (!ok) std::fprintf(stderr, "lemmse_bench: a result misses the accuracy bar (DESIGN.md §5)\n");
+    return ok ? 0 : 1;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "lemmse_bench: error: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,145 @@
+#include "engine/cpu_engine.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "engine/cpu_kernels.hpp"
+#include "kernels/online_softmax.hpp"
+#include "lemmse/errors.hpp"
+#include "util/parallel.hpp"
+
+namespace lemmse {
+namespace {
+
+// Training images per work unit. Fixed (never derived from the thread count) so that the merge
+// order, hence every result bit, is the same on any machine.
+constexpr std::size_t kSlice = 16;
+
+struct Partial {
+  std::vector<double> mx, s, s2, piv, a1, a2;
+  void init(std::size_t npix, int C) {
+    mx.assign(npix, -std::numeric_limits<double>::max());
+    s.assign(npix, 0.0);
+    s2.assign(npix, 0.0);
+    piv.assign(npix * C, 0.0);
+    a1.assign(npix * C, 0.0);
+    a2.assign(npix * C, 0.0);
+  }
+  SoftmaxAcc<double> at(std::size_t m, int C) const {
+    SoftmaxAcc<double> a;
+    softmax_init(a);
+    a.mx = mx[m];
+    a.s = s[m];
+    a.s2 = s2[m];
+    for (int c = 0; c < C; ++c) {
+      a.pivot[c] = piv[std::size_t(c) * mx.size() + m];
+      a.a1[c] = a1[std::size_t(c) * mx.size() + m];
+      a.a2[c] = a2[std::size_t(c) * mx.size() + m];
+    }
+    return a;
+  }
+};
+
+std::vector<float> to_float(const double* v, std::size_t n) { return std::vector<float>(v, v + n); }
+
+}  // namespace
+
+const char* cpu_engine_variant() { return cpu::kernels().name; }
+
+bool cpu_engine_supports(const EstimatorSettings& s, const Problem& p) {
+  return p.metric != Metric::whitened && s.topk == 0;
+}
+
+EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                                const Images& y) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const cpu::Kernels& K = cpu::kernels();
+  const int C = p.C, H = p.H, W = p.W;
+  const std::size_t HW = p.HW, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
+
+  std::vector<QuerySetup> queries;
+  std::vector<std::vector<float>> qf;
+  for (std::size_t i = 0; i < nimg; ++i) {
+    queries.push_back(build_query(p, s, B, y.image(i)));
+    qf.push_back(to_float(queries.back().q.data(), HW * C));
+  }
+  const std::vector<float> keys_f = to_float(p.keys.data.data(), p.keys.data.size());
+  const std::vector<float> weight_f(p.pixel_weight.begin(), p.pixel_weight.end());
+  const std::size_t np = p.pattern_bits.size();
+
+  std::vector<Partial> partials(nimg * nslice);
+  std::atomic<long> done{0};
+  std::atomic<bool> cancel{false};
+  const int ww = p.win_w();
+  parallel_for(
+      partials.size(), resolve_threads(s.threads),
+      [&](std::size_t unit) {
+        const std::size_t img = unit / nslice, sl = unit % nslice;
+        Partial& part = partials[unit];
+        part.init(HW, C);
+        cpu::AccState st{HW, C, part.mx.data(), part.s.data(), part.s2.data(), part.piv.data(), part.a1.data(), part.a2.data()};
+        std::vector<float> e(std::size_t(H) * (W + ww)), hsum(HW), D(HW), ext(std::size_t(W + ww));
+        std::vector<double> l(W), w(W);
+        std::vector<std::uint8_t> valid(W);
+        cpu::DistanceArgs da{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(), nullptr,
+                             weight_f.empty() ? nullptr : weight_f.data(), e.data(), hsum.data(), ext.data(), D.data()};
+        const QuerySetup& q = queries[img];
+        for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
+          if (cancel) return;
+          da.key = keys_f.data() + b * HW * C;
+          const std::size_t nshift = p.all_shifts ? HW : 1;
+          for (std::size_t t = 0; t < nshift; ++t) {
+            const int ti = int(t / W), tj = int(t % W);
+            K.distances(da, ti, tj);
+            for (int r = 0; r < H; ++r) {
+              const std::size_t key_row = std::size_t((r + ti) % H) * W;
+              if (p.strata)
+                for (int j = 0; j < W; ++j) {
+                  const std::size_t n = key_row + std::size_t((j + tj) % W);
+                  valid[j] = q.valid[(std::size_t(r) * W + j) * np + std::size_t(p.pattern_of[n])];
+                }
+              cpu::RowArgs ra{W, tj, std::size_t(r) * W, key_row, D.data() + std::size_t(r) * W, p.inv_two_sigma2,
+                              p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? valid.data() : nullptr,
+                              train.image(b), HW, l.data(), w.data()};
+              K.accumulate_row(st, ra);
+            }
+          }
+          ++done;
+        }
+      },
+      [&] {
+        if (s.progress && !s.progress(double(done), double(nimg * train.n))) {
+          cancel = true;
+          throw Cancelled("cancelled by the progress callback");
+        }
+      });
+  if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
+
+  EstimatorOutputs out;
+  out.backend = Backend::cpu;
+  out.estimate = Images(nimg, y.shape);
+  if (s.variance) out.variance = Images(nimg, y.shape);
+  if (s.log_density) out.log_density.assign(nimg * HW, 0.0);
+  if (s.effective_count) out.effective_count.assign(nimg * HW, 0.0);
+  for (std::size_t img = 0; img < nimg; ++img)
+    for (std::size_t m = 0; m < HW; ++m) {
+      SoftmaxAcc<double> a;
+      softmax_init(a);
+      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, partials[img * nslice + sl].at(m, C), C);  // slice order
+      if (!(a.s > 0))
+        throw NumericalError("no training key is compatible with query pixel " + std::to_string(m) + " of image " + std::to_string(img));
+      for (int c = 0; c < C; ++c) {
+        out.estimate.image(img)[std::size_t(c) * HW + m] = softmax_mean(a, c);
+        if (s.variance) out.variance.image(img)[std::size_t(c) * HW + m] = softmax_variance(a, c);
+      }
+      if (s.log_density) out.log_density[img * HW + m] = softmax_log_density(a);
+      if (s.effective_count) out.effective_count[img * HW + m] = softmax_effective_count(a);
+    }
+  out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace lemmse

@@ -1,0 +1,61 @@
+// The CPU engine's inner loops, compiled twice (baseline x86-64 and AVX2+FMA) and chosen at run
+// time. One call handles one (training image, shift): the float32 distance of every query pixel,
+// then the fp64 online-softmax update of a row of pixels.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace lemmse {
+namespace cpu {
+
+struct DistanceArgs {
+  int C, H, W;
+  std::size_t HW;
+  int du0, du1, dv0, dv1;       // window offsets
+  bool whole;                   // whole-image window: every pixel gets the same D
+  const float* q;               // C×HW query (v = B y)
+  const float* key;             // C×HW key image (B A x_b)
+  const float* pixel_weight;    // HW weights at key pixels, or null
+  float* e;                     // scratch H×(W + window width)
+  float* hsum;                  // scratch H×W
+  float* ext;                   // scratch W + window width
+  float* D;                     // out: HW distances
+};
+
+// Per-pixel softmax state (structure of arrays, fp64), for npix pixels and C channels.
+struct AccState {
+  std::size_t npix;
+  int C;
+  double* mx;
+  double* s;
+  double* s2;
+  double* piv;  // C×npix
+  double* a1;   // C×npix
+  double* a2;   // C×npix
+};
+
+struct RowArgs {
+  int W, tj;                    // row width, column shift
+  std::size_t loc0;             // first pixel of the row in the state
+  std::size_t key_row;          // n of key column 0 (before the shift)
+  const float* D;               // W distances
+  double inv_two_sigma2;
+  const double* bias;           // HW per key position, or null
+  const std::uint8_t* valid;    // W flags (1 = key allowed), or null
+  const double* val;            // C×HW value image (clean x_b)
+  std::size_t HW;
+  double* l;                    // scratch W
+  double* w;                    // scratch W
+};
+
+struct Kernels {
+  void (*distances)(const DistanceArgs&, int ti, int tj);
+  void (*accumulate_row)(AccState&, const RowArgs&);
+  const char* name;
+};
+
+// The fastest variant this CPU runs (AVX2+FMA when available).
+const Kernels& kernels();
+
+}  // namespace cpu
+}  // namespace lemmse
