@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
     const int nthreads = threads ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
     nlohmann::json rows = nlohmann::json::array();
     bool ok = true;
-    std::printf("%-8s %-10s %-9s %3s %7s %12s %12s %10s %10s\n", "estim.", "problem", "B", "P", "sigma", "ms/image",
-                "pairs/s", "pairs/s/core", "PSNR(ref)");
+    std::printf("%-8s %-10s %-9s %3s %7s %10s %10s %12s %10s %10s\n", "estim.", "problem", "B", "P", "sigma", "ms/image",
+                "ref ms/img", "pairs/s", "speed-up", "PSNR(ref)");
     for (int P : patches)
       for (double sigma : sigmas) {
         EstimatorSettings s;
@@ -76,9 +76,10 @@ int main(int argc, char** argv) {
         }
         std::sort(times.begin(), times.end());
         const double t = times[times.size() / 2];
-        double acc = NAN;
+        double acc = NAN, ref_s = NAN;
         if (!no_reference) {
           const EstimatorOutputs ref = run_estimator(s, Backend::reference, data.train, data.train_ids, A, B, y);
+          ref_s = ref.seconds;
           acc = INFINITY;
           for (std::size_t i = 0; i < y.n; ++i)
             acc = std::min(acc, psnr(ref.estimate.image(i), fast.estimate.image(i), y.shape.size()));
@@ -86,12 +87,12 @@ int main(int argc, char** argv) {
           if (acc < bar) ok = false;
         }
         const double pps = fast.pairs / t;
-        std::printf("%-8s %-10s %-9s %3d %7g %12.1f %12.3g %10.3g %10.1f\n", estimator.c_str(), problem.c_str(),
-                    preinverse.c_str(), P, sigma, 1e3 * t / double(y.n), pps, pps / nthreads, acc);
+        std::printf("%-8s %-10s %-9s %3d %7g %10.1f %10.1f %12.3g %9.2fx %10.1f\n", estimator.c_str(), problem.c_str(),
+                    preinverse.c_str(), P, sigma, 1e3 * t / double(y.n), 1e3 * ref_s / double(y.n), pps, ref_s / t, acc);
         rows.push_back({{"estimator", estimator}, {"problem", problem}, {"preinverse", preinverse}, {"patch", P},
                         {"sigma", sigma}, {"backend", to_string(fast.backend)}, {"median_s", t},
                         {"ms_per_image", 1e3 * t / double(y.n)}, {"pairs", fast.pairs}, {"pairs_per_s", pps},
-                        {"threads", nthreads}, {"psnr_vs_reference", std::isfinite(acc) || std::isinf(acc) ? nlohmann::json(acc) : nlohmann::json(nullptr)}});
+                        {"threads", nthreads}, {"reference_s", std::isnan(ref_s) ? nlohmann::json(nullptr) : nlohmann::json(ref_s)}, {"psnr_vs_reference", std::isfinite(acc) || std::isinf(acc) ? nlohmann::json(acc) : nlohmann::json(nullptr)}});
       }
     if (!json_path.empty()) {
       nlohmann::json j = {{"dataset", data.description}, {"train_count", data.train.n}, {"test_count", data.queries.n}, {"rows", rows}};
