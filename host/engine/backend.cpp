@@ -102,6 +102,7 @@ void check_host_memory(const EstimatorSettings& s, const Images& train, const Im
   need += K * HW * 8.0 * ((s.log_density ? 1 : 0) + (s.effective_count ? 1 : 0));
   need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
   need += std::min(K, double(std::max(threads, 1))) * HW * double(s.topk) * 24.0;  // top-k heaps in flight
+  need += double(train.n) * CHW * 4.0 + std::ceil(double(train.n) / 16.0) * HW * (3.0 + 3.0 * train.shape.c) * 8.0;  // CPU engine
   const double avail = available_host_bytes();
   if (avail > 0 && need > avail)
     throw ResourceError("this run needs about " + gib(need) + " of host memory but " + gib(avail) +

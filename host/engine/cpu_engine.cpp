@@ -69,65 +69,65 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const std::vector<float> weight_f(p.pixel_weight.begin(), p.pixel_weight.end());
   const std::size_t np = p.pattern_bits.size();
 
-  std::vector<Partial> partials(nimg * nslice);
-  std::atomic<long> done{0};
-  std::atomic<bool> cancel{false};
-  const int ww = p.win_w();
-  parallel_for(
-      partials.size(), resolve_threads(s.threads),
-      [&](std::size_t unit) {
-        const std::size_t img = unit / nslice, sl = unit % nslice;
-        Partial& part = partials[unit];
-        part.init(HW, C);
-        cpu::AccState st{HW, C, part.mx.data(), part.s.data(), part.s2.data(), part.piv.data(), part.a1.data(), part.a2.data()};
-        std::vector<float> e(std::size_t(H) * (W + ww)), hsum(HW), D(HW), ext(std::size_t(W + ww));
-        std::vector<double> l(W), w(W);
-        std::vector<std::uint8_t> valid(W);
-        cpu::DistanceArgs da{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(), nullptr,
-                             weight_f.empty() ? nullptr : weight_f.data(), e.data(), hsum.data(), ext.data(), D.data()};
-        const QuerySetup& q = queries[img];
-        for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
-          if (cancel) return;
-          da.key = keys_f.data() + b * HW * C;
-          const std::size_t nshift = p.all_shifts ? HW : 1;
-          for (std::size_t t = 0; t < nshift; ++t) {
-            const int ti = int(t / W), tj = int(t % W);
-            K.distances(da, ti, tj);
-            for (int r = 0; r < H; ++r) {
-              const std::size_t key_row = std::size_t((r + ti) % H) * W;
-              if (p.strata)
-                for (int j = 0; j < W; ++j) {
-                  const std::size_t n = key_row + std::size_t((j + tj) % W);
-                  valid[j] = q.valid[(std::size_t(r) * W + j) * np + std::size_t(p.pattern_of[n])];
-                }
-              cpu::RowArgs ra{W, tj, std::size_t(r) * W, key_row, D.data() + std::size_t(r) * W, p.inv_two_sigma2,
-                              p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? valid.data() : nullptr,
-                              train.image(b), HW, l.data(), w.data()};
-              K.accumulate_row(st, ra);
-            }
-          }
-          ++done;
-        }
-      },
-      [&] {
-        if (s.progress && !s.progress(double(done), double(nimg * train.n))) {
-          cancel = true;
-          throw Cancelled("cancelled by the progress callback");
-        }
-      });
-  if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
-
   EstimatorOutputs out;
   out.backend = Backend::cpu;
   out.estimate = Images(nimg, y.shape);
   if (s.variance) out.variance = Images(nimg, y.shape);
   if (s.log_density) out.log_density.assign(nimg * HW, 0.0);
   if (s.effective_count) out.effective_count.assign(nimg * HW, 0.0);
-  for (std::size_t img = 0; img < nimg; ++img)
+
+  std::atomic<long> done{0};
+  std::atomic<bool> cancel{false};
+  const int ww = p.win_w();
+  // One query image at a time: its slices run in parallel and are merged right after, so the
+  // partial states held at once are one image's (nslice × HW), whatever the batch size.
+  std::vector<Partial> partials(nslice);
+  for (std::size_t img = 0; img < nimg; ++img) {
+    parallel_for(
+        nslice, resolve_threads(s.threads),
+        [&](std::size_t sl) {
+          Partial& part = partials[sl];
+          part.init(HW, C);
+          cpu::AccState st{HW, C, part.mx.data(), part.s.data(), part.s2.data(), part.piv.data(), part.a1.data(), part.a2.data()};
+          std::vector<float> e(std::size_t(H) * (W + ww)), hsum(HW), D(HW), ext(std::size_t(W + ww));
+          std::vector<double> l(W), w(W);
+          std::vector<std::uint8_t> valid(W);
+          cpu::DistanceArgs da{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(), nullptr,
+                               weight_f.empty() ? nullptr : weight_f.data(), e.data(), hsum.data(), ext.data(), D.data()};
+          const QuerySetup& q = queries[img];
+          for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
+            if (cancel) return;
+            da.key = keys_f.data() + b * HW * C;
+            const std::size_t nshift = p.all_shifts ? HW : 1;
+            for (std::size_t t = 0; t < nshift; ++t) {
+              const int ti = int(t / W), tj = int(t % W);
+              K.distances(da, ti, tj);
+              for (int r = 0; r < H; ++r) {
+                const std::size_t key_row = std::size_t((r + ti) % H) * W;
+                if (p.strata)
+                  for (int j = 0; j < W; ++j) {
+                    const std::size_t n = key_row + std::size_t((j + tj) % W);
+                    valid[j] = q.valid[(std::size_t(r) * W + j) * np + std::size_t(p.pattern_of[n])];
+                  }
+                cpu::RowArgs ra{W, tj, std::size_t(r) * W, key_row, D.data() + std::size_t(r) * W, p.inv_two_sigma2,
+                                p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? valid.data() : nullptr,
+                                train.image(b), HW, l.data(), w.data()};
+                K.accumulate_row(st, ra);
+              }
+            }
+            ++done;
+          }
+        },
+        [&] {
+          if (s.progress && !s.progress(double(done), double(nimg * train.n))) {
+            cancel = true;
+            throw Cancelled("cancelled by the progress callback");
+          }
+        });
     for (std::size_t m = 0; m < HW; ++m) {
       SoftmaxAcc<double> a;
       softmax_init(a);
-      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, partials[img * nslice + sl].at(m, C), C);  // slice order
+      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, partials[sl].at(m, C), C);  // slice order
       if (!(a.s > 0))
         throw NumericalError("no training key is compatible with query pixel " + std::to_string(m) + " of image " + std::to_string(img));
       for (int c = 0; c < C; ++c) {
@@ -137,6 +137,8 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
       if (s.log_density) out.log_density[img * HW + m] = softmax_log_density(a);
       if (s.effective_count) out.effective_count[img * HW + m] = softmax_effective_count(a);
     }
+  }
+  if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
   out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
