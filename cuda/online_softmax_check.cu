@@ -10,6 +10,15 @@
 #include "kernels/topk.hpp"
 
 namespace lemmse {
+// Compiles the shared exp approximations for the device (their bit casts differ there).
+__global__ void exp_poly_kernel(const float* x, float* yf, double* yd, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) {
+    yf[i] = exp_poly_f(x[i]);
+    yd[i] = exp_poly(double(x[i]));
+  }
+}
+
 namespace {
 __global__ void softmax_stream_kernel(const double* logits, const double* values, int n, int C, double* out) {
   SoftmaxAcc<double> a;
@@ -20,14 +29,6 @@ __global__ void softmax_stream_kernel(const double* logits, const double* values
   for (int c = 0; c < C; ++c) {
     out[2 + c] = softmax_mean(a, c);
     out[2 + C + c] = softmax_variance(a, c);
-  }
-}
-// Compiles the shared exp approximations for the device (their bit casts differ there).
-__global__ void exp_poly_kernel(const float* x, float* yf, double* yd, int n) {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < n) {
-    yf[i] = exp_poly_f(x[i]);
-    yd[i] = exp_poly(double(x[i]));
   }
 }
 }  // namespace

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <limits>
 
 #include "engine/cpu_kernels.hpp"
+#include "engine/softmax_store.hpp"
 #include "kernels/online_softmax.hpp"
 #include "lemmse/errors.hpp"
 #include "util/parallel.hpp"
@@ -16,31 +16,6 @@ namespace {
 // Training images per work unit. Fixed (never derived from the thread count) so that the merge
 // order, hence every result bit, is the same on any machine.
 constexpr std::size_t kSlice = 16;
-
-struct Partial {
-  std::vector<double> mx, s, s2, piv, a1, a2;
-  void init(std::size_t npix, int C) {
-    mx.assign(npix, -std::numeric_limits<double>::max());
-    s.assign(npix, 0.0);
-    s2.assign(npix, 0.0);
-    piv.assign(npix * C, 0.0);
-    a1.assign(npix * C, 0.0);
-    a2.assign(npix * C, 0.0);
-  }
-  SoftmaxAcc<double> at(std::size_t m, int C) const {
-    SoftmaxAcc<double> a;
-    softmax_init(a);
-    a.mx = mx[m];
-    a.s = s[m];
-    a.s2 = s2[m];
-    for (int c = 0; c < C; ++c) {
-      a.pivot[c] = piv[std::size_t(c) * mx.size() + m];
-      a.a1[c] = a1[std::size_t(c) * mx.size() + m];
-      a.a2[c] = a2[std::size_t(c) * mx.size() + m];
-    }
-    return a;
-  }
-};
 
 std::vector<float> to_float(const double* v, std::size_t n) { return std::vector<float>(v, v + n); }
 
@@ -81,14 +56,13 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const int ww = p.win_w();
   // One query image at a time: its slices run in parallel and are merged right after, so the
   // partial states held at once are one image's (nslice × HW), whatever the batch size.
-  std::vector<Partial> partials(nslice);
+  std::vector<SoftmaxRowStore> partials(nslice);
   for (std::size_t img = 0; img < nimg; ++img) {
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
-          Partial& part = partials[sl];
-          part.init(HW, C);
-          cpu::AccState st{HW, C, part.mx.data(), part.s.data(), part.s2.data(), part.piv.data(), part.a1.data(), part.a2.data()};
+          partials[sl].init(HW, C);
+          const cpu::AccState st = partials[sl].view();
           std::vector<float> e(std::size_t(H) * (W + ww)), hsum(HW), D(HW), ext(std::size_t(W + ww));
           std::vector<double> l(W), w(W);
           std::vector<std::uint8_t> valid(W);
@@ -127,7 +101,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
     for (std::size_t m = 0; m < HW; ++m) {
       SoftmaxAcc<double> a;
       softmax_init(a);
-      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, partials[sl].at(m, C), C);  // slice order
+      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, softmax_rows_at(partials[sl].view(), m), C);  // slice order
       if (!(a.s > 0))
         throw NumericalError("no training key is compatible with query pixel " + std::to_string(m) + " of image " + std::to_string(img));
       for (int c = 0; c < C; ++c) {

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/online_softmax.hpp"
+
 namespace lemmse {
 namespace cpu {
 
@@ -22,17 +24,8 @@ struct DistanceArgs {
   float* D;                     // out: HW distances
 };
 
-// Per-pixel softmax state (structure of arrays, fp64), for npix pixels and C channels.
-struct AccState {
-  std::size_t npix;
-  int C;
-  double* mx;
-  double* s;
-  double* s2;
-  double* piv;  // C×npix
-  double* a1;   // C×npix
-  double* a2;   // C×npix
-};
+// Per-pixel softmax state (structure of arrays, fp64): the shared SoftmaxRows view.
+using AccState = SoftmaxRows;
 
 struct RowArgs {
   int W, tj;                    // row width, column shift
@@ -50,7 +43,7 @@ struct RowArgs {
 
 struct Kernels {
   void (*distances)(const DistanceArgs&, int ti, int tj);
-  void (*accumulate_row)(AccState&, const RowArgs&);
+  void (*accumulate_row)(const AccState&, const RowArgs&);
   const char* name;
 };
 

@@ -7,7 +7,7 @@ namespace cpu {
 #if defined(__x86_64__) && defined(LEMMSE_HAVE_AVX2_KERNELS)
 namespace avx2 {
 void distances(const DistanceArgs&, int, int);
-void accumulate_row(AccState&, const RowArgs&);
+void accumulate_row(const AccState&, const RowArgs&);
 }  // namespace avx2
 #endif
 

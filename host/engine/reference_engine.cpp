@@ -11,9 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <limits>
 
 #include "kernels/exp_poly.hpp"
+#include "engine/softmax_store.hpp"
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
 #include "lemmse/errors.hpp"
@@ -25,8 +25,6 @@ namespace {
 // Keys more than 708 nats below a pixel's running max get weight 0: their weight relative to
 // the max (< e^−708 ≈ 3e−308) cannot change any fp64 sum that holds the max's weight 1.
 constexpr double kSkipNats = 708.0;
-// Initial running max: finite, so (−inf logit) − max is −inf, never NaN.
-constexpr double kNoMax = -std::numeric_limits<double>::max();
 
 inline std::size_t wrap(long i, long n) { return std::size_t(((i % n) + n) % n); }
 
@@ -56,12 +54,8 @@ class UnitRunner {
     const std::size_t npix = std::size_t(rows) * W;
     // Per-pixel softmax state, structure-of-arrays so the row loops vectorise (the same
     // arithmetic as softmax_push in kernels/online_softmax.hpp).
-    mx_.assign(npix, kNoMax);
-    s_sum_.assign(npix, 0.0);
-    s2_.assign(npix, 0.0);
-    piv_.assign(npix * C, 0.0);
-    a1_.assign(npix * C, 0.0);
-    a2_.assign(npix * C, 0.0);
+    store_.init(npix, C);
+    st_ = store_.view();
     const int k = s_.topk;
     std::vector<TopkEntry> heap(npix * std::size_t(k));
     std::vector<int> heap_n(npix, 0);
@@ -90,25 +84,25 @@ class UnitRunner {
           if (p_.strata)
             for (int j = 0; j < W; ++j)
               if (!q_.valid[(m0 + j) * np + std::size_t(p_.pattern_of[nidx[j]])]) l[j] = -INFINITY;
-          double* mx = &mx_[loc0];
+          double* mx = st_.mx + loc0;
           for (int j = 0; j < W; ++j)
-            if (l[j] > mx[j]) new_max(loc0 + j, l[j], val, nidx[j]);
+            if (l[j] > mx[j]) softmax_rows_new_max(st_, loc0 + j, l[j], val + nidx[j], p_.HW);
           for (int j = 0; j < W; ++j) {  // branch-free: vectorised (needs -fno-trapping-math)
             const double z = l[j] - mx[j];   // ≤ 0; −inf for invalid keys
             const double e = exp_poly(z < -kSkipNats ? -kSkipNats : z);
             w[j] = z < -kSkipNats ? 0.0 : e;
           }
-          double* ss = &s_sum_[loc0];
-          double* s2 = &s2_[loc0];
+          double* ss = st_.s + loc0;
+          double* s2 = st_.s2 + loc0;
           for (int j = 0; j < W; ++j) {
             ss[j] += w[j];
             s2[j] += w[j] * w[j];
           }
           for (int c = 0; c < C; ++c) {
             const double* v = val + std::size_t(c) * p_.HW + key_row + tj;  // v[j] for j < split, v[j − W] after
-            double* pv = &piv_[std::size_t(c) * npix + loc0];
-            double* a1 = &a1_[std::size_t(c) * npix + loc0];
-            double* a2 = &a2_[std::size_t(c) * npix + loc0];
+            double* pv = st_.piv + std::size_t(c) * npix + loc0;
+            double* a1 = st_.a1 + std::size_t(c) * npix + loc0;
+            double* a2 = st_.a2 + std::size_t(c) * npix + loc0;
             for (int j = 0; j < split; ++j) {
               const double d = v[j] - pv[j];
               a1[j] += w[j] * d;
@@ -132,24 +126,6 @@ class UnitRunner {
   }
 
  private:
-  // A key above pixel loc's running max: rescale the sums to it and move the pivot to its value.
-  void new_max(std::size_t loc, double l, const double* val, std::size_t n) {
-    const std::size_t npix = mx_.size();
-    const double r = std::exp(mx_[loc] - l);  // 0 for the first key (mx = kNoMax)
-    s_sum_[loc] *= r;
-    s2_[loc] *= r * r;
-    for (int c = 0; c < p_.C; ++c) {
-      const std::size_t i = std::size_t(c) * npix + loc;
-      a1_[i] *= r;
-      a2_[i] *= r;
-      const double d = val[std::size_t(c) * p_.HW + n] - piv_[i];  // re-pivot (exact algebra)
-      a2_[i] = a2_[i] - 2 * d * a1_[i] + d * d * s_sum_[loc];
-      a1_[i] = a1_[i] - d * s_sum_[loc];
-      piv_[i] = val[std::size_t(c) * p_.HW + n];
-    }
-    mx_[loc] = l;
-  }
-
   // D(m) for every query pixel m of the unit, for shift (ti, tj).
   void distances(const Unit& u, int ti, int tj, const double* key, const std::vector<double>& kwhite, std::vector<double>& D) {
     const int rows = u.r1 - u.r0, W = p_.W, H = p_.H, C = p_.C;
@@ -220,20 +196,11 @@ class UnitRunner {
 
   void write(const Unit& u, std::vector<TopkEntry>& heap, const std::vector<int>& heap_n) {
     const int C = p_.C, k = s_.topk;
-    const std::size_t HW = p_.HW, npix = mx_.size();
+    const std::size_t HW = p_.HW;
     for (int r = 0; r < u.r1 - u.r0; ++r)
       for (int j = 0; j < p_.W; ++j) {
         const std::size_t loc = std::size_t(r) * p_.W + j, m = std::size_t(u.r0 + r) * p_.W + j;
-        SoftmaxAcc<double> a;
-        softmax_init(a);
-        a.mx = mx_[loc];
-        a.s = s_sum_[loc];
-        a.s2 = s2_[loc];
-        for (int c = 0; c < C; ++c) {
-          a.pivot[c] = piv_[std::size_t(c) * npix + loc];
-          a.a1[c] = a1_[std::size_t(c) * npix + loc];
-          a.a2[c] = a2_[std::size_t(c) * npix + loc];
-        }
+        const SoftmaxAcc<double> a = softmax_rows_at(st_, loc);
         if (!(a.s > 0))
           throw NumericalError("no training key is compatible with query pixel (" + std::to_string(u.r0 + r) + ", " +
                                std::to_string(j) + ") of image " + std::to_string(u.image));
@@ -268,7 +235,8 @@ class UnitRunner {
   std::atomic<long>& done_;
   const std::atomic<bool>& cancel_;
   std::vector<double> e_, hsum_, ext_;
-  std::vector<double> mx_, s_sum_, s2_, piv_, a1_, a2_;
+  SoftmaxRowStore store_;
+  SoftmaxRows st_{};
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 // the skip changes no bit of the result.
 #pragma once
 #include <cmath>
+#include <cstddef>
 
 #include "kernels/hd.hpp"
 
@@ -90,6 +91,52 @@ LEMMSE_HD void softmax_merge(SoftmaxAcc<T>& a, SoftmaxAcc<T> b, int C) {
     a.a2[c] = a.a2[c] * ra + b.a2[c] * rb;
   }
   a.mx = mx;
+}
+
+// Many pixels' accumulators as structure-of-arrays (fp64), for the engines' vectorised row loops:
+// the same state as SoftmaxAcc, pixel loc at index loc (per channel: c·npix + loc).
+struct SoftmaxRows {
+  std::size_t npix;
+  int C;
+  double* mx;
+  double* s;
+  double* s2;
+  double* piv;  // C×npix
+  double* a1;   // C×npix
+  double* a2;   // C×npix
+};
+
+// A key above pixel loc's running max: rescale the sums to its logit l and move the pivot to its
+// values x[c·stride] (exact algebra, as softmax_push does).
+LEMMSE_HD void softmax_rows_new_max(const SoftmaxRows& st, std::size_t loc, double l, const double* x, std::size_t stride) {
+  const double r = exp(st.mx[loc] - l);  // 0 for the first key (mx starts at −DBL_MAX)
+  st.s[loc] *= r;
+  st.s2[loc] *= r * r;
+  for (int c = 0; c < st.C; ++c) {
+    const std::size_t i = std::size_t(c) * st.npix + loc;
+    st.a1[i] *= r;
+    st.a2[i] *= r;
+    const double d = x[std::size_t(c) * stride] - st.piv[i];
+    st.a2[i] = st.a2[i] - 2 * d * st.a1[i] + d * d * st.s[loc];
+    st.a1[i] = st.a1[i] - d * st.s[loc];
+    st.piv[i] = x[std::size_t(c) * stride];
+  }
+  st.mx[loc] = l;
+}
+
+// Pixel loc's state as a SoftmaxAcc (for merging and the final read-out).
+LEMMSE_HD SoftmaxAcc<double> softmax_rows_at(const SoftmaxRows& st, std::size_t loc) {
+  SoftmaxAcc<double> a;
+  softmax_init(a);
+  a.mx = st.mx[loc];
+  a.s = st.s[loc];
+  a.s2 = st.s2[loc];
+  for (int c = 0; c < st.C; ++c) {
+    a.pivot[c] = st.piv[std::size_t(c) * st.npix + loc];
+    a.a1[c] = st.a1[std::size_t(c) * st.npix + loc];
+    a.a2[c] = st.a2[std::size_t(c) * st.npix + loc];
+  }
+  return a;
 }
 
 template <class T>
