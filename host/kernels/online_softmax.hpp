@@ -139,6 +139,18 @@ LEMMSE_HD SoftmaxAcc<double> softmax_rows_at(const SoftmaxRows& st, std::size_t 
   return a;
 }
 
+// Writes a SoftmaxAcc back as pixel loc's state (the inverse of softmax_rows_at).
+LEMMSE_HD void softmax_rows_store(const SoftmaxRows& st, std::size_t loc, const SoftmaxAcc<double>& a) {
+  st.mx[loc] = a.mx;
+  st.s[loc] = a.s;
+  st.s2[loc] = a.s2;
+  for (int c = 0; c < st.C; ++c) {
+    st.piv[std::size_t(c) * st.npix + loc] = a.pivot[c];
+    st.a1[std::size_t(c) * st.npix + loc] = a.a1[c];
+    st.a2[std::size_t(c) * st.npix + loc] = a.a2[c];
+  }
+}
+
 template <class T>
 LEMMSE_HD T softmax_mean(const SoftmaxAcc<T>& a, int c) { return a.pivot[c] + a.a1[c] / a.s; }
 template <class T>

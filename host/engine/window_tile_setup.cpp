@@ -1,0 +1,87 @@
+#include "engine/window_tile_setup.hpp"
+
+#include <cmath>
+
+namespace lemmse {
+
+bool window_tile_supports(const EstimatorSettings& s, const Problem& p, std::string* why) {
+  auto no = [&](const std::string& w) {
+    if (why) *why = w;
+    return false;
+  };
+  if (p.metric == Metric::whitened) return no("the whitened (inverse-filter) metric is not in the CUDA engine yet (issue 4)");
+  if (s.topk > 0) return no("--topk is not in the CUDA engine yet");
+  if (p.C < 1 || p.C > 4) return no("the CUDA engine takes 1 to 4 channels");
+  if (p.HW > kTileMaxPixels) return no("the CUDA engine takes images of at most " + std::to_string(kTileMaxPixels) + " pixels");
+  return true;
+}
+
+TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                               const Images& y) {
+  TileInputs in;
+  WindowTileArgs& a = in.args;
+  a.C = p.C;
+  a.H = p.H;
+  a.W = p.W;
+  a.HW = int(p.HW);
+  a.du0 = p.du0;
+  a.du1 = p.du1;
+  a.dv0 = p.dv0;
+  a.dv1 = p.dv1;
+  a.whole = p.whole;
+  a.all_shifts = p.all_shifts;
+  a.inv_two_sigma2 = p.inv_two_sigma2;
+  a.scale2 = float(p.inv_two_sigma2 * 1.4426950408889634);
+  a.ntrain = (long long)train.n;
+  a.nslice = int((train.n + kTileSlice - 1) / kTileSlice);
+  a.npat = int(p.pattern_bits.size());
+  in.nimg = y.n;
+  const std::size_t need = (p.HW + kTileThreads - 1) / kTileThreads;
+  while (std::size_t(in.ppt) < need) in.ppt *= 2;
+
+  in.keys.assign(p.keys.data.begin(), p.keys.data.end());
+  in.vals.assign(train.data.begin(), train.data.end());
+  in.weight.assign(p.pixel_weight.begin(), p.pixel_weight.end());
+  // Bias in distance units (logit = −g/2σ² with g = D − 2σ² bias), so one float carries the key's score.
+  for (double b : p.key_bias) in.dshift.push_back(float(-b / p.inv_two_sigma2));
+  if (p.strata) in.pattern.assign(p.pattern_of.begin(), p.pattern_of.end());
+  in.q.reserve(y.n * p.HW * std::size_t(p.C));
+  for (std::size_t i = 0; i < y.n; ++i) {
+    const QuerySetup qs = build_query(p, s, B, y.image(i));
+    in.q.insert(in.q.end(), qs.q.begin(), qs.q.end());
+    if (p.strata) in.valid.insert(in.valid.end(), qs.valid.begin(), qs.valid.end());
+  }
+  return in;
+}
+
+TileHostOutputs make_tile_outputs(const EstimatorSettings& s, const TileInputs& in) {
+  const std::size_t HW = std::size_t(in.args.HW), CHW = HW * std::size_t(in.args.C);
+  TileHostOutputs o;
+  o.estimate.assign(in.nimg * CHW, 0.0);
+  if (s.variance) o.variance.assign(in.nimg * CHW, 0.0);
+  if (s.log_density) o.log_density.assign(in.nimg * HW, 0.0);
+  if (s.effective_count) o.effective_count.assign(in.nimg * HW, 0.0);
+  return o;
+}
+
+EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInputs& in, TileHostOutputs&& o,
+                                     const ImageShape& shape) {
+  EstimatorOutputs out;
+  out.estimate = Images(in.nimg, shape);
+  out.estimate.data = std::move(o.estimate);
+  if (s.variance) {
+    out.variance = Images(in.nimg, shape);
+    out.variance.data = std::move(o.variance);
+  }
+  out.log_density = std::move(o.log_density);
+  out.effective_count = std::move(o.effective_count);
+  out.pairs = double(in.nimg) * double(in.args.HW) * double(in.args.ntrain) * double(in.args.all_shifts ? in.args.HW : 1);
+  return out;
+}
+
+void throw_no_compatible_key(std::size_t flat, std::size_t HW) {
+  throw NumericalError("no training key is compatible with query pixel " + std::to_string(flat % HW) + " of image " +
+                       std::to_string(flat / HW));
+}
+
+}  // namespace lemmse

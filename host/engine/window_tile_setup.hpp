@@ -1,0 +1,65 @@
+// Host side of the tiled window engine (kernels/window_tile.hpp): the float32 inputs a launch
+// reads, the choice of kernel instantiation, and the outputs' assembly. Shared by the CUDA engine
+// (cuda/window_engine.cu) and the host emulation of its blocks (tests/kernels).
+#pragma once
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "engine/problem.hpp"
+#include "kernels/window_tile.hpp"
+#include "lemmse/errors.hpp"
+
+namespace lemmse {
+
+struct TileInputs {
+  WindowTileArgs args{};  // scalar fields set; pointer fields null (set to device or host copies)
+  std::size_t nimg = 0;
+  int ppt = 1;            // pixels per thread (1, 2, 4, 8 or 16)
+  std::vector<float> q, keys, vals, weight, dshift;
+  std::vector<std::uint8_t> valid;
+  std::vector<int> pattern;
+};
+
+// Largest image the tiled engine takes: 16 pixels per thread.
+constexpr std::size_t kTileMaxPixels = 16 * std::size_t(kTileThreads);
+
+// Whether the tiled engine covers this request; if not, why (for --backend cuda's message).
+bool window_tile_supports(const EstimatorSettings& s, const Problem& p, std::string* why);
+
+TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                               const Images& y);
+
+// Host outputs for nimg images, sized by the settings (estimate always).
+struct TileHostOutputs {
+  std::vector<double> estimate, variance, log_density, effective_count;
+};
+TileHostOutputs make_tile_outputs(const EstimatorSettings& s, const TileInputs& in);
+EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInputs& in, TileHostOutputs&& o,
+                                     const ImageShape& shape);
+// The NumericalError for pixel `flat` (image · HW + m) that no key is compatible with.
+[[noreturn]] void throw_no_compatible_key(std::size_t flat, std::size_t HW);
+
+// Calls f(integral_constant<C>, integral_constant<PPT>) for the instantiation that serves in.
+template <class F>
+void tile_dispatch(int C, int ppt, F&& f) {
+  auto by_ppt = [&](auto c) {
+    switch (ppt) {
+      case 1: return f(c, std::integral_constant<int, 1>{});
+      case 2: return f(c, std::integral_constant<int, 2>{});
+      case 4: return f(c, std::integral_constant<int, 4>{});
+      case 8: return f(c, std::integral_constant<int, 8>{});
+      case 16: return f(c, std::integral_constant<int, 16>{});
+    }
+    throw Error("tiled engine: no instantiation for " + std::to_string(ppt) + " pixels per thread");
+  };
+  switch (C) {
+    case 1: return by_ppt(std::integral_constant<int, 1>{});
+    case 2: return by_ppt(std::integral_constant<int, 2>{});
+    case 3: return by_ppt(std::integral_constant<int, 3>{});
+    case 4: return by_ppt(std::integral_constant<int, 4>{});
+  }
+  throw Error("tiled engine: no instantiation for " + std::to_string(C) + " channels");
+}
+
+}  // namespace lemmse

@@ -1,0 +1,86 @@
+// The accuracy bar of DESIGN.md §5 for any fast path: PSNR ≥ 100 dB against the fp64 reference for
+// σ ∈ [0.01, 1], ≥ 80 dB at σ = 0.001, plus log-density and effective count. Used by the CPU
+// engine, the host emulation of the CUDA engine and the CUDA engine itself.
+#pragma once
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+
+#include "engine/engine_helpers.hpp"
+#include "lemmse/datasets.hpp"
+#include "lemmse/metrics.hpp"
+#include "support/skip.hpp"
+
+namespace lemmse_test {
+
+// Runs the fast path under test on (settings, train, A, B, measurements).
+using FastRunner = std::function<lemmse::EstimatorOutputs(const lemmse::EstimatorSettings&, const lemmse::Images&,
+                                                          const lemmse::ForwardOperator&, const lemmse::PreInverse&,
+                                                          const lemmse::Images&)>;
+
+inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const lemmse::Images& clean,
+                      const std::string& problem, lemmse::PreinverseKind pre, lemmse::Compat cm, lemmse::EstimatorKind e,
+                      int P, double sigma) {
+  using namespace lemmse;
+  ForwardOperator A = make_forward_operator(problem, train.shape, cm);
+  PreInverse B = make_preinverse(pre, A, cm);
+  Images y = make_measurements(clean, A, sigma, 17);
+  EstimatorSettings s = settings(e, P, sigma);
+  s.threads = 2;
+  EstimatorOutputs ref = run_estimator(s, Backend::reference, train, iota_ids(train.n), A, B, y);
+  EstimatorOutputs got = fast(s, train, A, B, y);
+  const double bar = sigma < 0.005 ? 80.0 : 100.0;
+  INFO(to_string(e) << " P=" << P << " " << problem << " B=" << to_string(pre) << " " << to_string(cm) << " σ=" << sigma);
+  for (std::size_t i = 0; i < y.n; ++i) {
+    const std::size_t n = y.shape.size();
+    const double p = psnr(ref.estimate.image(i), got.estimate.image(i), n);
+    if (std::getenv("LEMMSE_PRINT_PSNR"))
+      std::printf("%-6s %-8s P=%-2d %-18s %-9s σ=%-6g %.1f dB\n", to_string(got.backend), to_string(e), P, problem.c_str(),
+                  to_string(pre), sigma, p);
+    CHECK(p >= bar);
+    CHECK(psnr(ref.variance.image(i), got.variance.image(i), n) >= bar - 20);  // variance ~ σ², smaller scale
+  }
+  for (std::size_t m = 0; m < ref.log_density.size(); ++m) {
+    REQUIRE(got.log_density[m] == Approx(ref.log_density[m]).epsilon(1e-4).margin(1e-3));
+    REQUIRE(got.effective_count[m] == Approx(ref.effective_count[m]).epsilon(1e-2));
+  }
+}
+
+// Every diagonal pre-inverse case the window engines serve.
+inline const std::vector<std::pair<std::string, lemmse::PreinverseKind>>& window_cases() {
+  static const std::vector<std::pair<std::string, lemmse::PreinverseKind>> c = {
+      {"denoise", lemmse::PreinverseKind::identity},       {"inpaint-box:5", lemmse::PreinverseKind::identity},
+      {"inpaint-box:5", lemmse::PreinverseKind::mask},     {"inpaint-random:30", lemmse::PreinverseKind::mask},
+      {"inpaint-box:5", lemmse::PreinverseKind::eps_mask}, {"blur-gaussian:1", lemmse::PreinverseKind::identity}};
+  return c;
+}
+
+// Small real training sets and one query each: FashionMNIST (Debian) and CIFAR-10 (LEMMSE_DATA_DIR),
+// whichever are present.
+inline std::vector<std::pair<lemmse::Images, lemmse::Images>> real_sets(std::size_t fm_train, std::size_t cifar_train) {
+  using namespace lemmse;
+  std::vector<std::pair<Images, Images>> sets;
+  if (!fashion_mnist_dir().empty()) {
+    DatasetSpec d;
+    d.kind = DatasetKind::fashion_mnist;
+    SelectionSpec sel;
+    sel.train_count = fm_train;
+    sel.test_count = 1;
+    LoadedData ld = load_data(d, sel);
+    sets.emplace_back(ld.train, ld.queries);
+  }
+  if (!data_dir().empty()) {
+    DatasetSpec d;
+    d.kind = DatasetKind::cifar10;
+    d.data_dir = data_dir() + "/cifar-10";
+    SelectionSpec sel;
+    sel.train_count = cifar_train;
+    sel.test_count = 1;
+    LoadedData ld = load_data(d, sel);
+    sets.emplace_back(ld.train, ld.queries);
+  }
+  return sets;
+}
+
+}  // namespace lemmse_test

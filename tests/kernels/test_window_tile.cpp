@@ -1,0 +1,86 @@
+// The CUDA engine's arithmetic without a GPU: the host emulation of its blocks (the kernel's own
+// phase functions, kernels/window_tile.hpp) against the fp64 reference, with the accuracy bar of
+// DESIGN.md §5, on random and real images, for every estimator and diagonal pre-inverse.
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "engine/accuracy_bar.hpp"
+#include "engine/problem.hpp"
+#include "kernels/tile_emulator.hpp"
+
+using namespace lemmse;
+using namespace lemmse_test;
+
+namespace {
+EstimatorOutputs run_emulated(const EstimatorSettings& s, const Images& train, const ForwardOperator& A,
+                              const PreInverse& B, const Images& y) {
+  return emulate_window_engine(s, build_problem(s, train, A, B), train, B, y);
+}
+}  // namespace
+
+TEST_CASE("emulated CUDA window engine meets the accuracy bar on random images", "[engine][tile]") {
+  const ImageShape shape{3, 9, 10};
+  // 20 training images: two slices, the second one partial — the merge of slices is exercised.
+  Images train = random_images(20, shape, 301), clean = random_images(2, shape, 302);
+  for (const auto& [problem, pre] : window_cases())
+    for (Compat cm : {Compat::consistent, Compat::reference})
+      for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
+        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_emulated, train, clean, problem, pre, cm, e, 5, sigma);
+}
+
+TEST_CASE("emulated CUDA window engine: several pixels per thread, P = 3 … 17, one channel", "[engine][tile]") {
+  // 24×24 = 576 pixels: 3 of the 4 pixel slots of most threads are used, the last one of some.
+  const ImageShape shape{1, 24, 24};
+  Images train = random_images(17, shape, 311), clean = random_images(1, shape, 312);
+  for (int P : {3, 7, 17})
+    for (double sigma : {0.01, 0.3})
+      check_bar(run_emulated, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, sigma);
+  check_bar(run_emulated, train, clean, "inpaint-box:9", PreinverseKind::mask, Compat::consistent, EstimatorKind::lemmse, 5, 0.05);
+}
+
+TEST_CASE("emulated CUDA window engine meets the accuracy bar on real images", "[engine][tile][real]") {
+  const auto sets = real_sets(20, 8);
+  if (sets.empty()) LEMMSE_SKIP("neither dataset-fashion-mnist nor LEMMSE_DATA_DIR is available");
+  for (const auto& [train, clean] : sets)
+    for (int P : {3, 5, 11}) {
+      for (double sigma : {0.01, 0.2})
+        check_bar(run_emulated, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, sigma);
+      if (P == 5) {
+        check_bar(run_emulated, train, clean, "inpaint-box:15", PreinverseKind::eps_mask, Compat::consistent, EstimatorKind::lemmse, P, 0.05);
+        check_bar(run_emulated, train, clean, "inpaint-box:15", PreinverseKind::mask, Compat::consistent, EstimatorKind::lemmse, P, 0.05);
+      }
+    }
+}
+
+TEST_CASE("emulated CUDA window engine: σ → 0 gives the nearest patch's centre", "[engine][tile][limits]") {
+  // The query is training image 5 itself: at tiny σ the exact match (D = 0) dominates every pixel.
+  const ImageShape shape{2, 8, 9};
+  Images train = random_images(19, shape, 321);
+  Images y(1, shape);
+  std::memcpy(y.image(0), train.image(5), shape.size() * sizeof(double));
+  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 1e-4);
+  EstimatorOutputs out = run_emulated(s, train, A, B, y);
+  CHECK(max_abs_diff(out.estimate.image(0), train.image(5), shape.size()) < 1e-6);
+}
+
+TEST_CASE("emulated CUDA window engine agrees with the reference on pixels with no compatible key", "[engine][tile][errors]") {
+  // Binary mask, reference compat: an all-missing query window matches no key pattern → error.
+  const ImageShape shape{1, 6, 6};
+  Images train = random_images(3, shape, 331), clean = random_images(1, shape, 332);
+  ForwardOperator A = make_forward_operator("inpaint-box:6", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::mask, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.1, 3);
+  EstimatorSettings s = settings(EstimatorKind::lmmse, 3, 0.1);
+  bool ref_failed = false;
+  try {
+    run_estimator(s, Backend::reference, train, iota_ids(train.n), A, B, y);
+  } catch (const NumericalError&) {
+    ref_failed = true;
+  }
+  if (ref_failed)
+    CHECK_THROWS_AS(run_emulated(s, train, A, B, y), NumericalError);
+  else
+    CHECK_NOTHROW(run_emulated(s, train, A, B, y));
+}

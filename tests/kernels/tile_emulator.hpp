@@ -1,0 +1,65 @@
+// Host emulation of the CUDA window engine: runs each block of the launch with its threads one
+// after another between the barriers, on the very phase functions the kernel calls
+// (kernels/window_tile.hpp), then the in-order merge. What the GPU adds — scheduling, shared
+// memory banks, the hardware exp2 — is what the [gpu] tests check on a device.
+#pragma once
+#include <climits>
+#include <vector>
+
+#include "engine/window_tile_setup.hpp"
+
+namespace lemmse_test {
+
+template <int C, int PPT>
+void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
+  using namespace lemmse;
+  std::vector<float> smem(tile_shared_floats(a));
+  const TileShared sh = tile_shared_layout(a, smem.data());
+  std::vector<TileThread<C, PPT>> th(kTileThreads);
+  for (int tid = 0; tid < kTileThreads; ++tid) tile_begin(a, sh, th[tid], img, slice, tid);
+  const long long b0 = (long long)slice * kTileSlice, b1 = std::min(a.ntrain, b0 + kTileSlice);
+  const int nshift = a.all_shifts ? a.HW : 1;
+  for (long long b = b0; b < b1; ++b) {
+    for (int tid = 0; tid < kTileThreads; ++tid) tile_load_image(a, sh, b, tid);
+    for (int t = 0; t < nshift; ++t) {
+      for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_e(a, sh, th[tid], t, tid);
+      for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_h<C, PPT>(a, sh, tid);
+      for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_v(a, sh, th[tid], img, t, tid);
+    }
+    for (int tid = 0; tid < kTileThreads; ++tid) tile_fold(a, th[tid], img, slice, tid);
+  }
+}
+
+// The whole engine, emulated: same inputs, launch shape and outputs as run_cuda_engine.
+inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSettings& s, const lemmse::Problem& p,
+                                                      const lemmse::Images& train, const lemmse::PreInverse& B,
+                                                      const lemmse::Images& y) {
+  using namespace lemmse;
+  TileInputs in = prepare_tile_inputs(s, p, train, B, y);
+  WindowTileArgs a = in.args;
+  a.q = in.q.data();
+  a.keys = in.keys.data();
+  a.vals = in.vals.data();
+  a.weight = in.weight.empty() ? nullptr : in.weight.data();
+  a.dshift = in.dshift.empty() ? nullptr : in.dshift.data();
+  a.valid = in.valid.empty() ? nullptr : in.valid.data();
+  a.pattern_of = in.pattern.empty() ? nullptr : in.pattern.data();
+  std::vector<double> partial(in.nimg * std::size_t(a.nslice) * (3 + 3 * std::size_t(a.C)) * std::size_t(a.HW));
+  a.partial = partial.data();
+  tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
+    for (std::size_t img = 0; img < in.nimg; ++img)
+      for (int sl = 0; sl < a.nslice; ++sl) emulate_tile_block<decltype(c)::value, decltype(ppt)::value>(a, (long long)img, sl);
+  });
+  TileHostOutputs o = make_tile_outputs(s, in);
+  const TileOutputs to{o.estimate.data(), o.variance.empty() ? nullptr : o.variance.data(),
+                       o.log_density.empty() ? nullptr : o.log_density.data(),
+                       o.effective_count.empty() ? nullptr : o.effective_count.data()};
+  for (std::size_t img = 0; img < in.nimg; ++img)
+    for (int m = 0; m < a.HW; ++m)
+      if (!tile_merge_pixel(a, to, (long long)img, m)) throw_no_compatible_key(img * std::size_t(a.HW) + std::size_t(m), std::size_t(a.HW));
+  EstimatorOutputs out = finish_tile_outputs(s, in, std::move(o), y.shape);
+  out.backend = Backend::cuda;
+  return out;
+}
+
+}  // namespace lemmse_test
