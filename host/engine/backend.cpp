@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/cpu_engine.hpp"
+#include "engine/cuda_engine.hpp"
 #include "engine/problem.hpp"
 #include "engine/reference_engine.hpp"
 #include "lemmse/device.hpp"
@@ -116,14 +117,17 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
   validate_inputs(s, train, y);
   if (train_ids.size() != train.n) throw InvalidArgument("train_ids must label every training image");
   if (A.h != train.shape.h || A.w != train.shape.w) throw InvalidArgument("the operator was built for another image size");
-  if (backend == Backend::cuda)
-    throw Unsupported(cuda_device_count() > 0
-                          ? "the CUDA engine is not part of this build yet; use --backend cpu or reference"
-                          : "--backend cuda: no CUDA device is available here; use --backend cpu or reference");
   check_host_memory(s, train, y, resolve_threads(s.threads));
   const Problem p = build_problem(s, train, A, B);
-  // cpu/auto: the fast CPU engine where it applies; the fp64 reference otherwise (whitened
-  // inverse filter, top-k) and whenever the reference is asked for.
+  // cuda: the CUDA engine or a clear refusal. auto: the CUDA engine when a device is present and
+  // it covers the request, else the fast CPU engine where it applies, else the fp64 reference
+  // (whitened inverse filter, top-k), which is also what --backend reference asks for.
+  std::string why;
+  if (backend == Backend::cuda) {
+    if (!cuda_engine_supports(s, p, &why)) throw Unsupported("--backend cuda: " + why + "; use --backend cpu or reference");
+    return run_cuda_engine(s, p, train, B, y);
+  }
+  if (backend == Backend::automatic && cuda_engine_supports(s, p, nullptr)) return run_cuda_engine(s, p, train, B, y);
   if (backend != Backend::reference && cpu_engine_supports(s, p)) return run_cpu_engine(s, p, train, B, y);
   return run_reference(s, p, train, train_ids, B, y);
 }

@@ -6,3 +6,10 @@
 #else
 #define LEMMSE_HD inline
 #endif
+
+// Full unrolling of loops over compile-time bounds (registers, not local memory, on the device).
+#if defined(__CUDA_ARCH__)
+#define LEMMSE_UNROLL _Pragma("unroll")
+#else
+#define LEMMSE_UNROLL
+#endif

@@ -135,10 +135,12 @@ LEMMSE_HD void tile_begin(const WindowTileArgs& a, const TileShared& sh, TileThr
     if (sh.pattern) sh.pattern[i] = a.pattern_of[i];
   }
   const SoftmaxRows st = tile_partial(a, img, slice);
+  LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     th.gmin[k] = INFINITY;
     th.s[k] = th.s2[k] = 0.0f;
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
       th.q[k][c] = m < a.HW ? a.q[(std::size_t(img) * C + c) * std::size_t(a.HW) + std::size_t(m)] : 0.0f;
       th.piv[k][c] = th.a1[k][c] = th.a2[k][c] = 0.0f;
@@ -146,6 +148,7 @@ LEMMSE_HD void tile_begin(const WindowTileArgs& a, const TileShared& sh, TileThr
     if (m >= a.HW) continue;
     st.mx[m] = -DBL_MAX;
     st.s[m] = st.s2[m] = 0.0;
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) st.piv[std::size_t(c) * st.npix + m] = st.a1[std::size_t(c) * st.npix + m] = st.a2[std::size_t(c) * st.npix + m] = 0.0;
   }
 }
@@ -163,11 +166,13 @@ LEMMSE_HD void tile_load_image(const WindowTileArgs& a, const TileShared& sh, lo
 template <int C, int PPT>
 LEMMSE_HD void tile_phase_e(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, int t, int tid) {
   float local = 0.0f;
+  LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
     const int n = tile_key_pos(a, m, t);
     float e = 0.0f;
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
       const float d = th.q[k][c] - sh.key[c * a.HW + n];
       e += d * d;
@@ -193,6 +198,7 @@ LEMMSE_HD void tile_phase_h(const WindowTileArgs& a, const TileShared& sh, int t
     return;
   }
   const int ww = a.dv1 - a.dv0 + 1;
+  LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
@@ -217,6 +223,7 @@ LEMMSE_HD void tile_push(TileThread<C, PPT>& th, int k, float g, const float* x,
     const float r = tile_exp2(-z);
     th.s[k] *= r;
     th.s2[k] *= r * r;
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
       th.a1[k][c] *= r;
       th.a2[k][c] *= r;
@@ -232,6 +239,7 @@ LEMMSE_HD void tile_push(TileThread<C, PPT>& th, int k, float g, const float* x,
     const float w = tile_exp2(z);
     th.s[k] += w;
     th.s2[k] += w * w;
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
       const float d = x[c * stride] - th.piv[k][c];
       th.a1[k][c] += w * d;
@@ -247,6 +255,7 @@ LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileT
   if (a.whole)
     for (int i = 0; i < kTileThreads / 32; ++i) Dwhole += sh.red[kTileThreads + i];
   const int wh = a.du1 - a.du0 + 1;
+  LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
@@ -274,6 +283,7 @@ LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileT
 template <int C, int PPT>
 LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long long img, int slice, int tid) {
   const SoftmaxRows st = tile_partial(a, img, slice);
+  LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
@@ -283,6 +293,7 @@ LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long l
     b.mx = -double(th.gmin[k]) * a.inv_two_sigma2;
     b.s = th.s[k];
     b.s2 = th.s2[k];
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
       b.pivot[c] = th.piv[k][c];
       b.a1[c] = th.a1[k][c];
@@ -291,6 +302,7 @@ LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long l
     softmax_merge(acc, b, C);
     softmax_rows_store(st, std::size_t(m), acc);
     th.s[k] = th.s2[k] = 0.0f;
+    LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
       th.piv[k][c] = float(acc.pivot[c]);
       th.a1[k][c] = th.a2[k][c] = 0.0f;

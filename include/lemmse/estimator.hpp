@@ -47,7 +47,8 @@ struct EstimatorOutputs {
   std::vector<std::int64_t> topk_image;    // K×k×H×W index of the training image (−1 if none)
   std::vector<std::int64_t> topk_position; // K×k×H×W key position n = i·W + j (−1 if none)
   Backend backend = Backend::reference;
-  double seconds = 0;
+  double seconds = 0;                      // wall time of the engine (input preparation and copies included)
+  double device_seconds = 0;               // CUDA: kernels alone (events); 0 on host backends
   double pairs = 0;                        // (query pixel, key) pairs evaluated
 };
 

@@ -85,7 +85,7 @@ TEST_CASE("lemmse refuses bad input with a message and a non-zero exit", "[cli][
            {"run --measurement " + dir + "/junk.npy" + small, "bad magic"},
            {"run --dataset mnist" + small, "--data-dir"},
            {"run --dataset npy --data-dir " + dir + "/missing.npy" + small, "cannot open"},
-           {"run --backend cuda" + small, "cuda"},
+           {"run --backend cuda --topk 2" + small, "--backend cuda"},
        }) {
     Result r = lemmse_cli(b.args);
     INFO(b.args << "\n" << r.output);

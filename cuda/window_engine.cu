@@ -1,0 +1,232 @@
+// The CUDA window engine: host orchestration (uploads, launches in slice groups, merge, outputs)
+// around the tiled kernel, whose arithmetic is kernels/window_tile.hpp (tested on the host by
+// tests/kernels/test_window_tile.cpp; on a device by tests/cuda/test_cuda_engine.cpp).
+#include <nvtx3/nvToolsExt.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+
+#include "cuda/cuda_check.cuh"
+#include "engine/cuda_engine.hpp"
+#include "engine/window_tile_setup.hpp"
+#include "lemmse/device.hpp"
+
+namespace lemmse {
+namespace {
+
+// Slices per launch: bounds one launch's run time, so progress and cancellation are regular.
+constexpr int kSlicesPerLaunch = 1024;
+
+template <int C, int PPT>
+__global__ void __launch_bounds__(kTileThreads) window_tile_kernel(WindowTileArgs a, int slice0) {
+  extern __shared__ float smem[];
+  const TileShared sh = tile_shared_layout(a, smem);
+  TileThread<C, PPT> th;
+  const int tid = int(threadIdx.x), slice = slice0 + int(blockIdx.x);
+  const long long img = blockIdx.y;
+  if (slice >= a.nslice) return;
+  tile_begin(a, sh, th, img, slice, tid);
+  const long long b0 = (long long)slice * kTileSlice, b1 = b0 + kTileSlice < a.ntrain ? b0 + kTileSlice : a.ntrain;
+  const int nshift = a.all_shifts ? a.HW : 1;
+  for (long long b = b0; b < b1; ++b) {
+    __syncthreads();  // the previous image's last phase V has read the staged image
+    tile_load_image(a, sh, b, tid);
+    __syncthreads();
+    for (int t = 0; t < nshift; ++t) {
+      tile_phase_e(a, sh, th, t, tid);
+      __syncthreads();
+      tile_phase_h<C, PPT>(a, sh, tid);
+      __syncthreads();
+      tile_phase_v(a, sh, th, img, t, tid);
+    }
+    tile_fold(a, th, img, slice, tid);
+  }
+}
+
+__global__ void window_merge_kernel(WindowTileArgs a, TileOutputs o, long long nimg, unsigned long long* first_empty) {
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= nimg * a.HW) return;
+  if (!tile_merge_pixel(a, o, i / a.HW, int(i % a.HW))) atomicMin(first_empty, (unsigned long long)i);
+}
+
+// One device allocation, freed on every path.
+template <class T>
+struct DeviceArray {
+  T* p = nullptr;
+  std::size_t n = 0;
+  explicit DeviceArray(std::size_t count) : n(count) {
+    if (n) LEMMSE_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
+  }
+  DeviceArray(const std::vector<T>& host, cudaStream_t s) : DeviceArray(host.size()) {
+    if (n) LEMMSE_CUDA_CHECK(cudaMemcpyAsync(p, host.data(), n * sizeof(T), cudaMemcpyHostToDevice, s));
+  }
+  ~DeviceArray() {
+    if (p) cudaFree(p);
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return n ? p : nullptr; }
+};
+
+struct Stream {
+  cudaStream_t s = nullptr;
+  Stream() { LEMMSE_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
+  ~Stream() { cudaStreamDestroy(s); }
+};
+struct Event {
+  cudaEvent_t e = nullptr;
+  Event() { LEMMSE_CUDA_CHECK(cudaEventCreate(&e)); }
+  ~Event() { cudaEventDestroy(e); }
+};
+// NVTX range for Nsight Systems timelines.
+struct NvtxRange {
+  explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
+  ~NvtxRange() { nvtxRangePop(); }
+};
+
+std::string gib(double bytes) {
+  char s[64];
+  std::snprintf(s, sizeof s, "%.2f GiB", bytes / 1073741824.0);
+  return s;
+}
+
+std::size_t shared_bytes(const WindowTileArgs& a) { return tile_shared_floats(a) * sizeof(float); }
+
+// Shared memory a block may use on the current device (opt-in limit).
+std::size_t device_shared_limit() {
+  int dev = 0, v = 0;
+  LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
+  LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  return std::size_t(v);
+}
+
+// Scalar fields only, as prepare_tile_inputs sets them (pointers are irrelevant for the size).
+WindowTileArgs size_args(const Problem& p) {
+  WindowTileArgs a{};
+  a.C = p.C;
+  a.HW = int(p.HW);
+  static float dummy;
+  a.weight = p.pixel_weight.empty() ? nullptr : &dummy;
+  a.dshift = p.key_bias.empty() ? nullptr : &dummy;
+  a.valid = p.strata ? reinterpret_cast<const std::uint8_t*>(&dummy) : nullptr;
+  return a;
+}
+
+}  // namespace
+
+bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::string* why) {
+  if (cuda_device_count() == 0) {
+    if (why) *why = "no CUDA device is available here (" + cuda_device_summary() + ")";
+    return false;
+  }
+  if (!window_tile_supports(s, p, why)) return false;
+  const std::size_t need = shared_bytes(size_args(p)), have = device_shared_limit();
+  if (need > have) {
+    if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
+    return false;
+  }
+  return true;
+}
+
+EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                                 const Images& y) {
+  const auto t0 = std::chrono::steady_clock::now();
+  NvtxRange whole("lemmse window engine");
+  std::string why;
+  if (!cuda_engine_supports(s, p, &why)) throw Unsupported("--backend cuda: " + why);
+  TileInputs in = [&] {
+    NvtxRange r("prepare inputs (host)");
+    return prepare_tile_inputs(s, p, train, B, y);
+  }();
+  WindowTileArgs a = in.args;
+  const std::size_t HW = std::size_t(a.HW), C = std::size_t(a.C);
+  const std::size_t per_image_partial = std::size_t(a.nslice) * (3 + 3 * C) * HW * sizeof(double);
+
+  // Device memory: the training set (keys and values, float32) and the queries stay resident;
+  // the fp64 slice partials are sized per group of query images.
+  std::size_t free_b = 0, total_b = 0;
+  LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  const double resident = double(in.keys.size() + in.vals.size() + in.q.size() + in.weight.size() + in.dshift.size()) * 4.0 +
+                          double(in.valid.size()) + double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
+  if (resident + double(per_image_partial) > 0.9 * double(free_b))
+    throw ResourceError("the CUDA engine needs about " + gib(resident + double(per_image_partial)) + " of device memory but " +
+                        gib(double(free_b)) + " is free (reduce --train-count or --test-count, or use --backend cpu)");
+  const double budget = std::min(0.5 * (0.9 * double(free_b) - resident), 8.0 * 1073741824.0);
+  const std::size_t group = std::max<std::size_t>(1, std::min<std::size_t>({in.nimg, std::size_t(budget / double(per_image_partial)), 65535}));
+
+  Stream stream;
+  const cudaStream_t st = stream.s;
+  nvtxRangePushA("upload");
+  DeviceArray<float> d_q(in.q, st), d_keys(in.keys, st), d_vals(in.vals, st), d_weight(in.weight, st), d_dshift(in.dshift, st);
+  DeviceArray<std::uint8_t> d_valid(in.valid, st);
+  DeviceArray<int> d_pattern(in.pattern, st);
+  TileHostOutputs ho = make_tile_outputs(s, in);
+  DeviceArray<double> d_est(ho.estimate.size()), d_var(ho.variance.size()), d_logd(ho.log_density.size()),
+      d_eff(ho.effective_count.size()), d_partial(group * per_image_partial / sizeof(double));
+  DeviceArray<unsigned long long> d_empty(1);
+  a.keys = d_keys.get();
+  a.vals = d_vals.get();
+  a.weight = d_weight.get();
+  a.dshift = d_dshift.get();
+  a.pattern_of = d_pattern.get();
+  a.partial = d_partial.get();
+  nvtxRangePop();
+
+  const std::size_t smem = shared_bytes(a);
+  Event start, stop;
+  LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
+  tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
+    constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
+    LEMMSE_CUDA_CHECK(cudaFuncSetAttribute(window_tile_kernel<Cc, P>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    const double total_work = double(in.nimg) * double(train.n);
+    for (std::size_t g0 = 0; g0 < in.nimg; g0 += group) {
+      const std::size_t ng = std::min(group, in.nimg - g0);
+      WindowTileArgs ga = a;
+      ga.q = d_q.get() + g0 * C * HW;
+      ga.valid = d_valid.get() ? d_valid.get() + g0 * HW * std::size_t(a.npat) : nullptr;
+      for (int s0 = 0; s0 < a.nslice; s0 += kSlicesPerLaunch) {
+        NvtxRange r("window tiles");
+        const int ns = std::min(kSlicesPerLaunch, a.nslice - s0);
+        window_tile_kernel<Cc, P><<<dim3(unsigned(ns), unsigned(ng)), kTileThreads, smem, st>>>(ga, s0);
+        LEMMSE_CUDA_CHECK(cudaGetLastError());
+        if (s.progress) {
+          LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+          const double done = double(g0) * double(train.n) + double(ng) * double(std::min<long long>((long long)(s0 + ns) * kTileSlice, a.ntrain));
+          if (!s.progress(done, total_work)) throw Cancelled("cancelled by the progress callback");
+        }
+      }
+      NvtxRange r("merge slices");
+      const TileOutputs o{d_est.get() + g0 * C * HW, d_var.get() ? d_var.get() + g0 * C * HW : nullptr,
+                          d_logd.get() ? d_logd.get() + g0 * HW : nullptr, d_eff.get() ? d_eff.get() + g0 * HW : nullptr};
+      // Outputs are addressed from image 0 of the group: shift the merge's view accordingly.
+      unsigned long long none = ULLONG_MAX, first = 0;
+      LEMMSE_CUDA_CHECK(cudaMemcpyAsync(d_empty.get(), &none, sizeof none, cudaMemcpyHostToDevice, st));
+      const long long npix = (long long)(ng * HW);
+      window_merge_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, o, (long long)ng, d_empty.get());
+      LEMMSE_CUDA_CHECK(cudaGetLastError());
+      LEMMSE_CUDA_CHECK(cudaMemcpyAsync(&first, d_empty.get(), sizeof first, cudaMemcpyDeviceToHost, st));
+      LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+      if (first != ULLONG_MAX) throw_no_compatible_key(g0 * HW + std::size_t(first), HW);
+    }
+  });
+  LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
+  auto down = [&](std::vector<double>& h, const DeviceArray<double>& d) {
+    if (!h.empty()) LEMMSE_CUDA_CHECK(cudaMemcpyAsync(h.data(), d.get(), h.size() * sizeof(double), cudaMemcpyDeviceToHost, st));
+  };
+  down(ho.estimate, d_est);
+  down(ho.variance, d_var);
+  down(ho.log_density, d_logd);
+  down(ho.effective_count, d_eff);
+  LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+  float ms = 0;
+  LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
+  EstimatorOutputs out = finish_tile_outputs(s, in, std::move(ho), y.shape);
+  out.backend = Backend::cuda;
+  out.device_seconds = 1e-3 * double(ms);
+  if (s.progress) s.progress(double(in.nimg) * double(train.n), double(in.nimg) * double(train.n));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace lemmse

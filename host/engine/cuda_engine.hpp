@@ -1,0 +1,14 @@
+// The CUDA window engine (cuda/window_engine.cu; cuda/window_engine_stub.cpp without CUDA): the
+// tiled kernels of kernels/window_tile.hpp over the plain and weighted metrics (B = identity,
+// mask, ε-mask), every estimator, with log-density, variance and effective count.
+#pragma once
+#include <string>
+
+#include "engine/problem.hpp"
+
+namespace lemmse {
+// True when a device is present and the engine covers the request; else *why says what is missing.
+bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::string* why);
+EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                                 const Images& y);
+}  // namespace lemmse
