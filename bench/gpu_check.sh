@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# One prepared check for a lent GPU machine (H100/H200): build for sm_90, run the whole test suite
-# (GPU tests included), run the GPU tests under compute-sanitizer (memcheck, racecheck, initcheck),
-# print a short table last and write gpu_check.json (and the ctest JUnit file) under $OUT.
-# Needs the dependency bundle: run scripts/bundle-deps.sh here first and carry .deps, e.g.
-#   device run: command "bash bench/gpu_check.sh", carry [".deps"], timeout_s 480
-# Benchmarks join this script with the fast engines (issue 3).
+# One prepared check for a lent GPU machine (H100/H200), in one call: build for sm_90, the whole
+# test suite (GPU tests included), compute-sanitizer (memcheck, racecheck, initcheck) over the
+# small "[sanitize]" GPU tests, the benchmark rows of issue 3 (CUDA engine; CPU engine on the same
+# machine; the PyTorch baseline in the same call), a short table printed last, and under $OUT:
+# gpu_check.json (status), bench.json (every row), logs.tar.gz (every log).
+# Preparation here (the GPU machine has no packages to install and no ../shared):
+#   scripts/bundle-deps.sh                       # Debian build deps → .deps (ignored)
+#   mkdir -p .data/cifar-10 && cp ../shared/data/cifar-10/*.gz .data/cifar-10/   # (ignored)
+#   device run: command "bash bench/gpu_check.sh", carry [".deps", ".data"], timeout_s 540
+# Set GPU_CHECK_QUICK=1 to leave out the sanitizers and the 50,000-image rows.
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
-mkdir -p "$OUT"
+W="${GPU_CHECK_WORK:-/tmp/lemmse-gpu-check}"
+rm -rf "$W" && mkdir -p "$OUT" "$W/logs" "$W/bench" "$W/dump"
 if [ -d .deps/usr ]; then
   D="$PWD/.deps/usr"
   for pc in $(find "$D" -name '*.pc'); do sed -i "s#^prefix=.*#prefix=$D#" "$pc"; done
@@ -17,32 +22,81 @@ if [ -d .deps/usr ]; then
   export LD_LIBRARY_PATH="$D/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export CPATH="$D/include${CPATH:+:$CPATH}"
 fi
+[ -d .data/cifar-10 ] && export LEMMSE_DATA_DIR="$PWD/.data"
 export PATH="/usr/local/cuda/bin:$PATH"
 B=build-gpu
+L="$W/logs"
 t0=$(date +%s)
-status_build=fail; status_tests=fail; mem=skipped; race=skipped; init=skipped
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1 || true
-if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$OUT/configure.log" 2>&1 &&
-   cmake --build "$B" -j "$(nproc)" > "$OUT/build.log" 2>&1; then
+status_build=fail; status_tests=fail; mem=skipped; race=skipped; init=skipped; bench=skipped; torch_st=skipped
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader > "$L/gpu.txt" 2>&1 || true
+gpu=$(head -1 "$L/gpu.txt" 2>/dev/null | tr -d '"')
+stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
+if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
+   cmake --build "$B" -j "$(nproc)" > "$L/build.log" 2>&1; then
   status_build=ok
-  "$B/lemmse" info > "$OUT/info.txt" 2>&1
-  (cd "$B" && ctest -j 8 --output-on-failure --output-junit "$OUT/ctest.xml" > "$OUT/ctest.log" 2>&1) && status_tests=ok
-  if command -v compute-sanitizer > /dev/null; then
+  stamp "built"
+  "$B/lemmse" info > "$L/info.txt" 2>&1
+  (cd "$B" && timeout 300 ctest -j 8 --timeout 150 --output-on-failure --output-junit "$L/ctest.xml" > "$L/ctest.log" 2>&1) && status_tests=ok
+  stamp "tests $status_tests"
+  # Benchmarks: each row's median of --repeat runs; "kernel ms" from CUDA events.
+  bench=ok
+  run_bench() {  # name, then lemmse_bench arguments
+    local name=$1; shift
+    timeout 180 "$B/lemmse_bench" --json "$W/bench/$name.json" "$@" > "$L/bench_$name.log" 2>&1 || bench=fail
+    stamp "bench $name"
+  }
+  if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
+    C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test)
+    # accuracy against the fp64 reference, every P of the issue, σ from 0.001 to 1
+    run_bench cuda_cifar300_accuracy "${C10[@]}" --train-count 300 --backend cuda --patch 3,5,7,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1
+    # the paper's default: 10,000 training images, one query image
+    run_bench cuda_cifar10k "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11,17 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
+    run_bench cpu_cifar1k "${C10[@]}" --train-count 1000 --backend cpu --patch 5 --sigma 0.1 --repeat 1 --no-reference
+    if python3 -c "import torch" 2> /dev/null; then
+      timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
+        --patch 5 5 11 --sigma 0.1 0.01 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1 && torch_st=ok || torch_st=fail
+      stamp "torch $torch_st"
+    fi
+  fi
+  run_bench cuda_fmnist_builtin --builtin gray28 --train-count 60000 --backend cuda --patch 5 --sigma 0.2 --repeat 3 --no-reference
+  if [ -z "${GPU_CHECK_QUICK:-}" ]; then
+    # CIFAR-10-sized training set (50,000 generated RGB 32×32 images): the issue's headline target
+    run_bench cuda_rgb32_50k --builtin rgb32 --train-count 50000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
+  fi
+  # last: the sanitizers (slow), on the small [sanitize] cases
+  if [ -z "${GPU_CHECK_QUICK:-}" ] && command -v compute-sanitizer > /dev/null; then
     for tool in memcheck racecheck initcheck; do
-      if compute-sanitizer --tool "$tool" --error-exitcode 9 "$B/tests/lemmse_tests" "[gpu]" > "$OUT/sanitizer_$tool.log" 2>&1
+      if timeout 60 compute-sanitizer --tool "$tool" --error-exitcode 9 "$B/tests/lemmse_tests" "[sanitize]" > "$L/sanitizer_$tool.log" 2>&1
       then r=ok; else r=fail; fi
       case $tool in memcheck) mem=$r ;; racecheck) race=$r ;; initcheck) init=$r ;; esac
+      stamp "$tool $r"
     done
   fi
 fi
 t1=$(date +%s)
-gpu=$(head -1 "$OUT/gpu.txt" 2>/dev/null | tr -d '"')
-summary=$(grep -E "tests passed|tests failed" "$OUT/ctest.log" 2>/dev/null | tail -1)
+summary=$(grep -E "tests passed|tests failed" "$L/ctest.log" 2>/dev/null | tail -1)
+python3 - "$W/bench" "$OUT/bench.json" <<'PY' || true
+import glob, json, os, sys
+rows = {}
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    rows[os.path.basename(f)[:-5]] = json.load(open(f))
+json.dump(rows, open(sys.argv[2], "w"), indent=1)
+PY
 cat > "$OUT/gpu_check.json" <<JSON
 {"date": "$(date -u +%FT%TZ)", "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)", "gpu": "$gpu",
  "build": "$status_build", "tests": "$status_tests", "ctest_summary": "$summary",
- "compute_sanitizer": {"memcheck": "$mem", "racecheck": "$race", "initcheck": "$init"}, "seconds": $((t1 - t0))}
+ "compute_sanitizer": {"memcheck": "$mem", "racecheck": "$race", "initcheck": "$init"},
+ "bench": "$bench", "torch_baseline": "$torch_st", "seconds": $((t1 - t0))}
 JSON
+tar -C "$W" -czf "$OUT/logs.tar.gz" logs bench 2> /dev/null
+echo "---- failing tests ----"
+grep -E "\*\*\*Failed|Exception|SIGSEGV" "$L/ctest.log" 2>/dev/null | head -20
+grep -B2 -A12 "FAILED" "$L/ctest.log" 2>/dev/null | head -60
+grep -E "ERROR SUMMARY|Race reported" "$L"/sanitizer_*.log 2>/dev/null
+echo "---- benchmarks ($gpu) ----"
+for f in "$L"/bench_*.log; do [ -f "$f" ] && { echo "# $(basename "$f" .log)"; grep -v "^\[" "$f" | tail -25; }; done
+[ -f "$L/torch.log" ] && cat "$L/torch.log"
 echo "---- gpu_check ($gpu) ----"
-printf '%-22s %s\n' build "$status_build" tests "$status_tests ($summary)" memcheck "$mem" racecheck "$race" initcheck "$init" seconds "$((t1 - t0))"
-[ "$status_build" = ok ] && [ "$status_tests" = ok ] && [ "$mem" != fail ] && [ "$race" != fail ] && [ "$init" != fail ]
+printf '%-22s %s\n' build "$status_build" tests "$status_tests ($summary)" memcheck "$mem" racecheck "$race" initcheck "$init" \
+  bench "$bench" torch "$torch_st" seconds "$((t1 - t0))"
+[ "$status_build" = ok ] && [ "$status_tests" = ok ] && [ "$mem" != fail ] && [ "$race" != fail ] && [ "$init" != fail ] && [ "$bench" = ok ]

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "cuda/cuda_check.cuh"
+#include "cuda/window_tile_launch.hpp"
 #include "engine/cuda_engine.hpp"
 #include "engine/window_tile_setup.hpp"
 #include "lemmse/device.hpp"
@@ -17,32 +18,6 @@ namespace {
 
 // Slices per launch: bounds one launch's run time, so progress and cancellation are regular.
 constexpr int kSlicesPerLaunch = 1024;
-
-template <int C, int PPT>
-__global__ void __launch_bounds__(kTileThreads) window_tile_kernel(WindowTileArgs a, int slice0) {
-  extern __shared__ float smem[];
-  const TileShared sh = tile_shared_layout(a, smem);
-  TileThread<C, PPT> th;
-  const int tid = int(threadIdx.x), slice = slice0 + int(blockIdx.x);
-  const long long img = blockIdx.y;
-  if (slice >= a.nslice) return;
-  tile_begin(a, sh, th, img, slice, tid);
-  const long long b0 = (long long)slice * kTileSlice, b1 = b0 + kTileSlice < a.ntrain ? b0 + kTileSlice : a.ntrain;
-  const int nshift = a.all_shifts ? a.HW : 1;
-  for (long long b = b0; b < b1; ++b) {
-    __syncthreads();  // the previous image's last phase V has read the staged image
-    tile_load_image(a, sh, b, tid);
-    __syncthreads();
-    for (int t = 0; t < nshift; ++t) {
-      tile_phase_e(a, sh, th, t, tid);
-      __syncthreads();
-      tile_phase_h<C, PPT>(a, sh, tid);
-      __syncthreads();
-      tile_phase_v(a, sh, th, img, t, tid);
-    }
-    tile_fold(a, th, img, slice, tid);
-  }
-}
 
 __global__ void window_merge_kernel(WindowTileArgs a, TileOutputs o, long long nimg, unsigned long long* first_empty) {
   const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
@@ -171,14 +146,21 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   a.dshift = d_dshift.get();
   a.pattern_of = d_pattern.get();
   a.partial = d_partial.get();
+  a.valid = d_valid.get();  // set per group below; here it sizes the shared memory (pattern ids)
   nvtxRangePop();
 
   const std::size_t smem = shared_bytes(a);
   Event start, stop;
   LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
-  tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
-    constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
-    LEMMSE_CUDA_CHECK(cudaFuncSetAttribute(window_tile_kernel<Cc, P>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  auto launch = [&](dim3 grid, const WindowTileArgs& ga, int s0) {
+    switch (a.C) {
+      case 1: return launch_window_tiles<1>(in.ppt, grid, smem, st, ga, s0);
+      case 2: return launch_window_tiles<2>(in.ppt, grid, smem, st, ga, s0);
+      case 3: return launch_window_tiles<3>(in.ppt, grid, smem, st, ga, s0);
+      case 4: return launch_window_tiles<4>(in.ppt, grid, smem, st, ga, s0);
+    }
+  };
+  {
     const double total_work = double(in.nimg) * double(train.n);
     for (std::size_t g0 = 0; g0 < in.nimg; g0 += group) {
       const std::size_t ng = std::min(group, in.nimg - g0);
@@ -188,8 +170,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       for (int s0 = 0; s0 < a.nslice; s0 += kSlicesPerLaunch) {
         NvtxRange r("window tiles");
         const int ns = std::min(kSlicesPerLaunch, a.nslice - s0);
-        window_tile_kernel<Cc, P><<<dim3(unsigned(ns), unsigned(ng)), kTileThreads, smem, st>>>(ga, s0);
-        LEMMSE_CUDA_CHECK(cudaGetLastError());
+        launch(dim3(unsigned(ns), unsigned(ng)), ga, s0);
         if (s.progress) {
           LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
           const double done = double(g0) * double(train.n) + double(ng) * double(std::min<long long>((long long)(s0 + ns) * kTileSlice, a.ntrain));
@@ -199,7 +180,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       NvtxRange r("merge slices");
       const TileOutputs o{d_est.get() + g0 * C * HW, d_var.get() ? d_var.get() + g0 * C * HW : nullptr,
                           d_logd.get() ? d_logd.get() + g0 * HW : nullptr, d_eff.get() ? d_eff.get() + g0 * HW : nullptr};
-      // Outputs are addressed from image 0 of the group: shift the merge's view accordingly.
+      // The group's outputs: the merge addresses them from the group's first image.
       unsigned long long none = ULLONG_MAX, first = 0;
       LEMMSE_CUDA_CHECK(cudaMemcpyAsync(d_empty.get(), &none, sizeof none, cudaMemcpyHostToDevice, st));
       const long long npix = (long long)(ng * HW);
@@ -209,7 +190,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
       if (first != ULLONG_MAX) throw_no_compatible_key(g0 * HW + std::size_t(first), HW);
     }
-  });
+  }
   LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
   auto down = [&](std::vector<double>& h, const DeviceArray<double>& d) {
     if (!h.empty()) LEMMSE_CUDA_CHECK(cudaMemcpyAsync(h.data(), d.get(), h.size() * sizeof(double), cudaMemcpyDeviceToHost, st));

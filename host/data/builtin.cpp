@@ -8,6 +8,7 @@
 
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
+#include "util/parallel.hpp"
 #include "util/splitmix.hpp"
 
 namespace lemmse {
@@ -57,7 +58,8 @@ Images builtin_images(const std::string& variant, Split split, std::size_t first
   Images out(count, shp);
   const int C = shp.c, H = shp.h, W = shp.w;
   const double S = std::max(H, W);
-  for (std::size_t k = 0; k < count; ++k) {
+  // Each image is a pure function of its index: generated in parallel, the same bits on any machine.
+  parallel_for(count, resolve_threads(0), [&](std::size_t k) {
     const std::size_t idx = first + k;
     SplitMix rng{0x6C656D6D7365ull ^ (std::uint64_t(split == Split::train ? 1 : 2) << 56) ^ (idx * 0x2545F4914F6CDD1Dull)};
     auto colour = [&](double* col) {
@@ -107,7 +109,7 @@ Images builtin_images(const std::string& variant, Split split, std::size_t first
           img[std::size_t(c) * H * W + std::size_t(y) * W + x] = std::round(v * 255.0) / 255.0;
         }
       }
-  }
+  });
   return out;
 }
 

@@ -201,11 +201,14 @@ LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
   if (out.train_ids.empty()) throw InvalidArgument("the training set is empty (--train-count 0 or an empty index file)");
 
   if (d.kind == DatasetKind::builtin) {
-    // Generate only what is selected (contiguous runs are generated in one call).
+    // Generate only what is selected; contiguous runs in one (parallel) call.
     out.train = Images(out.train_ids.size(), builtin_shape(d.builtin_variant));
-    for (std::size_t i = 0; i < out.train_ids.size(); ++i) {
-      Images one = builtin_images(d.builtin_variant, Split::train, std::size_t(out.train_ids[i]), 1);
-      std::copy(one.data.begin(), one.data.end(), out.train.image(i));
+    for (std::size_t i = 0; i < out.train_ids.size();) {
+      std::size_t j = i + 1;
+      while (j < out.train_ids.size() && out.train_ids[j] == out.train_ids[j - 1] + 1) ++j;
+      Images run = builtin_images(d.builtin_variant, Split::train, std::size_t(out.train_ids[i]), j - i);
+      std::copy(run.data.begin(), run.data.end(), out.train.image(i));
+      i = j;
     }
   } else {
     out.train = subset(train_pool, out.train_ids);

@@ -35,11 +35,17 @@ void parallel_for(std::size_t n, int threads, const std::function<void(std::size
     --running;
   };
   const int t = std::max(1, std::min<int>(threads, int(n)));
+  if (!tick && t == 1) {  // nothing to poll: run on the caller's thread
+    running = 1;
+    worker();
+    if (error) std::rethrow_exception(error);
+    return;
+  }
   running = t;
   std::vector<std::thread> pool;
   for (int k = 0; k < t; ++k) pool.emplace_back(worker);
   int polls = 0;
-  while (running > 0) {
+  while (tick && running > 0) {  // without a tick the joins below wait, with no polling delay
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (tick && ++polls % 10 == 0) {
       try {

@@ -1,0 +1,6 @@
+// Tiled window kernels for 1 channel(s) (one file per channel count: parallel builds).
+#include "cuda/window_tile_kernel.cuh"
+
+namespace lemmse {
+template void launch_window_tiles<1>(int, dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
+}  // namespace lemmse
