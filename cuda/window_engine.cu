@@ -66,7 +66,7 @@ std::string gib(double bytes) {
   return s;
 }
 
-std::size_t shared_bytes(const WindowTileArgs& a) { return tile_shared_floats(a) * sizeof(float); }
+std::size_t shared_bytes(const WindowTileArgs& a) { return tile_shared_bytes(a); }
 
 // Shared memory a block may use on the current device (opt-in limit).
 std::size_t device_shared_limit() {
@@ -80,10 +80,18 @@ std::size_t device_shared_limit() {
 WindowTileArgs size_args(const Problem& p) {
   WindowTileArgs a{};
   a.C = p.C;
+  a.H = p.H;
+  a.W = p.W;
   a.HW = int(p.HW);
+  a.du0 = p.du0;
+  a.du1 = p.du1;
+  a.dv0 = p.dv0;
+  a.dv1 = p.dv1;
+  a.whole = p.whole;
   static float dummy;
+  static double dummy_d;
   a.weight = p.pixel_weight.empty() ? nullptr : &dummy;
-  a.dshift = p.key_bias.empty() ? nullptr : &dummy;
+  a.dshift = p.key_bias.empty() ? nullptr : &dummy_d;
   a.valid = p.strata ? reinterpret_cast<const std::uint8_t*>(&dummy) : nullptr;
   return a;
 }
@@ -122,7 +130,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   // the fp64 slice partials are sized per group of query images.
   std::size_t free_b = 0, total_b = 0;
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const double resident = double(in.keys.size() + in.vals.size() + in.q.size() + in.weight.size() + in.dshift.size()) * 4.0 +
+  const double resident = double(in.keys.size() + in.vals.size() + in.q.size() + in.weight.size() + 2 * in.dshift.size()) * 4.0 +
                           double(in.valid.size()) + double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
   if (resident + double(per_image_partial) > 0.9 * double(free_b))
     throw ResourceError("the CUDA engine needs about " + gib(resident + double(per_image_partial)) + " of device memory but " +
@@ -133,7 +141,8 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   Stream stream;
   const cudaStream_t st = stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<float> d_q(in.q, st), d_keys(in.keys, st), d_vals(in.vals, st), d_weight(in.weight, st), d_dshift(in.dshift, st);
+  DeviceArray<float> d_q(in.q, st), d_keys(in.keys, st), d_vals(in.vals, st), d_weight(in.weight, st);
+  DeviceArray<double> d_dshift(in.dshift, st);
   DeviceArray<std::uint8_t> d_valid(in.valid, st);
   DeviceArray<int> d_pattern(in.pattern, st);
   TileHostOutputs ho = make_tile_outputs(s, in);

@@ -7,8 +7,8 @@
 namespace lemmse {
 
 template <int C, int PPT>
-__global__ void __launch_bounds__(kTileThreads) window_tile_kernel(WindowTileArgs a, int slice0) {
-  extern __shared__ float smem[];
+__global__ void __launch_bounds__(kTileThreads, 2) window_tile_kernel(WindowTileArgs a, int slice0) {
+  extern __shared__ double smem[];  // fp64 element type: 8-byte alignment for the layout
   const TileShared sh = tile_shared_layout(a, smem);
   TileThread<C, PPT> th;
   const int tid = int(threadIdx.x), slice = slice0 + int(blockIdx.x);
@@ -16,18 +16,19 @@ __global__ void __launch_bounds__(kTileThreads) window_tile_kernel(WindowTileArg
   if (slice >= a.nslice) return;  // uniform over the block
   tile_begin(a, sh, th, img, slice, tid);
   const long long b0 = (long long)slice * kTileSlice, b1 = b0 + kTileSlice < a.ntrain ? b0 + kTileSlice : a.ntrain;
-  const int nshift = a.all_shifts ? a.HW : 1;
+  const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
   for (long long b = b0; b < b1; ++b) {
     __syncthreads();  // the previous image's last phase V has read the staged image
     tile_load_image(a, sh, b, tid);
     __syncthreads();
-    for (int t = 0; t < nshift; ++t) {
-      tile_phase_e(a, sh, th, t, tid);
-      __syncthreads();
-      tile_phase_h<C, PPT>(a, sh, tid);
-      __syncthreads();
-      tile_phase_v(a, sh, th, img, t, tid);  // next phase E writes e/red only after all passed the barrier above
-    }
+    for (int ti = 0; ti < nti; ++ti)
+      for (int tj = 0; tj < ntj; ++tj) {
+        tile_phase_e(a, sh, th, ti, tj, tid);
+        __syncthreads();
+        tile_phase_h(a, sh, th, tid);
+        __syncthreads();
+        tile_phase_v(a, sh, th, img, ti, tj, tid);  // the next phase E writes e/red only after all passed the barrier above
+      }
     tile_fold(a, th, img, slice, tid);
   }
 }

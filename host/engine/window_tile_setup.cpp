@@ -31,7 +31,7 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   a.whole = p.whole;
   a.all_shifts = p.all_shifts;
   a.inv_two_sigma2 = p.inv_two_sigma2;
-  a.scale2 = float(p.inv_two_sigma2 * 1.4426950408889634);
+  a.scale2 = p.inv_two_sigma2 * 1.4426950408889634;
   a.ntrain = (long long)train.n;
   a.nslice = int((train.n + kTileSlice - 1) / kTileSlice);
   a.npat = int(p.pattern_bits.size());
@@ -43,7 +43,7 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   in.vals.assign(train.data.begin(), train.data.end());
   in.weight.assign(p.pixel_weight.begin(), p.pixel_weight.end());
   // Bias in distance units (logit = −g/2σ² with g = D − 2σ² bias), so one float carries the key's score.
-  for (double b : p.key_bias) in.dshift.push_back(float(-b / p.inv_two_sigma2));
+  for (double b : p.key_bias) in.dshift.push_back(-b / p.inv_two_sigma2);
   if (p.strata) in.pattern.assign(p.pattern_of.begin(), p.pattern_of.end());
   in.q.reserve(y.n * p.HW * std::size_t(p.C));
   for (std::size_t i = 0; i < y.n; ++i) {

@@ -16,7 +16,8 @@ struct TileInputs {
   WindowTileArgs args{};  // scalar fields set; pointer fields null (set to device or host copies)
   std::size_t nimg = 0;
   int ppt = 1;            // pixels per thread (1, 2, 4, 8 or 16)
-  std::vector<float> q, keys, vals, weight, dshift;
+  std::vector<float> q, keys, vals, weight;
+  std::vector<double> dshift;
   std::vector<std::uint8_t> valid;
   std::vector<int> pattern;
 };

@@ -5,14 +5,20 @@
 // One block = one query image × one slice of kTileSlice training images. Its kTileThreads threads
 // each own the query pixels m = tid, tid + kTileThreads, … (PPT of them at most). For each training
 // image of the slice (key and value image staged in shared memory) and each shift t:
-//   phase E:  e(m) = w(n) Σ_c (q_c(m) − k_c(n))²,  n = m + t (circular)        → shared e
+//   phase E:  e(m) = w(n) Σ_c (q_c(m) − k_c(n))²,  n = m + t (circular)   → shared e, rows padded
+//             with their circular continuation, so the window sums below need no index wrapping
 //   barrier
-//   phase H:  h(m) = Σ_{v ∈ window columns} e(m + v)   (direct sums: no cancellation)
+//   phase H:  h(m) = Σ_{v ∈ window columns} e(m + v)   (direct sums: no cancellation) → shared h,
+//             padded likewise with whole rows
 //   barrier
 //   phase V:  D(m) = Σ_{u ∈ window rows} h(m + u);  g = D − 2σ² bias(n);  online-softmax update
-// (whole-image windows replace H and V by a fixed-order block reduction: D is one number.)
+// (whole-image windows replace H and V by a fixed-order fp64 block reduction: D is one number of
+// H·W·C terms.) Window distances are float32 direct sums; scores g = D − 2σ² bias and the running
+// minimum g_min are fp64, so the bias and whole-image distances keep their precision. (fp64
+// window sums were measured to gain ~1 dB on random images: the float32 inputs and
+// differences, not the sums, bound the logit error there.)
 //
-// Precision: distances in float32 from direct differences (relative error ~ (C + 2P)·2⁻²⁴), the
+// Precision: float32 direct differences and window sums, fp64 scores (above); the
 // softmax of one training image in float32 relative to the running minimum distance g_min
 // (weights 2^((g_min − g)·log2(e)/2σ²) ≤ 1, at most HW terms per sum), folded after every training
 // image into the slice's fp64 state (kernels/online_softmax.hpp) in global memory. Slices are merged
@@ -40,12 +46,12 @@ struct WindowTileArgs {
   int whole;                   // whole-image window
   int all_shifts;              // all H·W shifts, or t = 0 only
   double inv_two_sigma2;       // 1 / 2σ²
-  float scale2;                // log2(e) / 2σ²
+  double scale2;               // log2(e) / 2σ²
   const float* q;              // nimg × C × HW query images (v = B y), this launch's first image first
   const float* keys;           // ntrain × C × HW keys (B A x_b)
   const float* vals;           // ntrain × C × HW values (x_b)
   const float* weight;         // HW pixel weights at key pixels, or null
-  const float* dshift;         // HW: −2σ² bias(n), added to the distance, or null
+  const double* dshift;        // HW: −2σ² bias(n), added to the distance, or null
   const std::uint8_t* valid;   // nimg × HW × npat validity of (query pixel, key pattern), or null
   const int* pattern_of;       // HW pattern id of each key position (with valid)
   int npat;
@@ -54,38 +60,46 @@ struct WindowTileArgs {
   double* partial;             // nimg × nslice states of (3 + 3C) × HW doubles (SoftmaxRows layout)
 };
 
-// Shared memory of one block, carved from one float array.
+// Shared memory of one block: fp64 arrays first (8-byte alignment), then float32, then ints.
 struct TileShared {
+  double* red;     // kTileThreads + kTileThreads/32 (whole-image reduction)
+  double* dshift;  // HW or null
   float* key;      // C × HW
   float* val;      // C × HW
-  float* e;        // HW
-  float* h;        // HW
-  float* red;      // kTileThreads + kTileThreads/32 (whole-image reduction)
+  float* e;        // H × (W + ww − 1): rows extended circularly (windowed only)
+  float* h;        // (H + wh − 1) × W: rows extended circularly (windowed only)
   float* weight;   // HW or null
-  float* dshift;   // HW or null
   int* pattern;    // HW or null
 };
 
-LEMMSE_HD std::size_t tile_shared_floats(const WindowTileArgs& a) {
+LEMMSE_HD int tile_e_pitch(const WindowTileArgs& a) { return a.W + (a.dv1 - a.dv0); }
+LEMMSE_HD int tile_h_rows(const WindowTileArgs& a) { return a.H + (a.du1 - a.du0); }
+
+LEMMSE_HD std::size_t tile_shared_bytes(const WindowTileArgs& a) {
   const std::size_t HW = std::size_t(a.HW);
-  return 2 * std::size_t(a.C) * HW + 2 * HW + kTileThreads + kTileThreads / 32 + (a.weight ? HW : 0) +
-         (a.dshift ? HW : 0) + (a.valid ? HW : 0);
+  const std::size_t doubles = kTileThreads + kTileThreads / 32 + (a.dshift ? HW : 0);
+  const std::size_t eh = a.whole ? 0 : std::size_t(a.H) * std::size_t(tile_e_pitch(a)) + std::size_t(tile_h_rows(a)) * std::size_t(a.W);
+  const std::size_t floats = 2 * std::size_t(a.C) * HW + eh + (a.weight ? HW : 0) + (a.valid ? HW : 0);
+  return doubles * sizeof(double) + floats * sizeof(float);
 }
 
-LEMMSE_HD TileShared tile_shared_layout(const WindowTileArgs& a, float* base) {
+LEMMSE_HD TileShared tile_shared_layout(const WindowTileArgs& a, void* base) {
   const std::size_t HW = std::size_t(a.HW);
   TileShared s;
-  s.key = base;
+  s.red = static_cast<double*>(base);
+  double* d = s.red + kTileThreads + kTileThreads / 32;
+  s.dshift = a.dshift ? d : nullptr;
+  d += a.dshift ? HW : 0;
+  s.key = reinterpret_cast<float*>(d);
   s.val = s.key + std::size_t(a.C) * HW;
-  s.e = s.val + std::size_t(a.C) * HW;
-  s.h = s.e + HW;
-  s.red = s.h + HW;
-  float* next = s.red + kTileThreads + kTileThreads / 32;
-  s.weight = a.weight ? next : nullptr;
-  next += a.weight ? HW : 0;
-  s.dshift = a.dshift ? next : nullptr;
-  next += a.dshift ? HW : 0;
-  s.pattern = a.valid ? reinterpret_cast<int*>(next) : nullptr;
+  float* f = s.val + std::size_t(a.C) * HW;
+  s.e = a.whole ? nullptr : f;
+  f += a.whole ? 0 : std::size_t(a.H) * std::size_t(tile_e_pitch(a));
+  s.h = a.whole ? nullptr : f;
+  f += a.whole ? 0 : std::size_t(tile_h_rows(a)) * std::size_t(a.W);
+  s.weight = a.weight ? f : nullptr;
+  f += a.weight ? HW : 0;
+  s.pattern = a.valid ? reinterpret_cast<int*>(f) : nullptr;
   return s;
 }
 
@@ -107,19 +121,19 @@ LEMMSE_HD float tile_exp2(float x) {
 #endif
 }
 
-// Registers of one thread: its query pixels' values and float32 softmax state for the current
-// training image (weights relative to the running minimum distance gmin).
+// Registers of one thread: its query pixels' coordinates and values, and float32 softmax state
+// for the current training image (weights relative to the running minimum score gmin, fp64).
 template <int C, int PPT>
 struct TileThread {
+  int r[PPT], j[PPT];
   float q[PPT][C];
-  float gmin[PPT];
+  double gmin[PPT];
   float s[PPT], s2[PPT];
   float piv[PPT][C], a1[PPT][C], a2[PPT][C];
 };
 
-// Key position n of query pixel m under shift t (circular).
-LEMMSE_HD int tile_key_pos(const WindowTileArgs& a, int m, int t) {
-  const int r = m / a.W, j = m - r * a.W, ti = t / a.W, tj = t - ti * a.W;
+// Key position n of query pixel (r, j) under shift (ti, tj) (circular; no division).
+LEMMSE_HD int tile_key_pos(const WindowTileArgs& a, int r, int j, int ti, int tj) {
   int kr = r + ti, kc = j + tj;
   if (kr >= a.H) kr -= a.H;
   if (kc >= a.W) kc -= a.W;
@@ -138,6 +152,8 @@ LEMMSE_HD void tile_begin(const WindowTileArgs& a, const TileShared& sh, TileThr
   LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
+    th.r[k] = m < a.HW ? m / a.W : 0;
+    th.j[k] = m < a.HW ? m - th.r[k] * a.W : 0;
     th.gmin[k] = INFINITY;
     th.s[k] = th.s2[k] = 0.0f;
     LEMMSE_UNROLL
@@ -162,15 +178,17 @@ LEMMSE_HD void tile_load_image(const WindowTileArgs& a, const TileShared& sh, lo
   }
 }
 
-// Phase E: squared differences of the thread's pixels (or their sum, for whole-image windows).
+// Phase E: squared differences of the thread's pixels (or their fp64 sum, for whole-image
+// windows), written with their circular copies into the padded rows.
 template <int C, int PPT>
-LEMMSE_HD void tile_phase_e(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, int t, int tid) {
-  float local = 0.0f;
+LEMMSE_HD void tile_phase_e(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, int ti, int tj, int tid) {
+  double local = 0.0;
+  const int pitch = tile_e_pitch(a), left = -a.dv0, right = a.dv1;
   LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
-    const int n = tile_key_pos(a, m, t);
+    const int n = tile_key_pos(a, th.r[k], th.j[k], ti, tj);
     float e = 0.0f;
     LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
@@ -178,47 +196,51 @@ LEMMSE_HD void tile_phase_e(const WindowTileArgs& a, const TileShared& sh, const
       e += d * d;
     }
     if (sh.weight) e *= sh.weight[n];
-    if (a.whole)
-      local += e;
-    else
-      sh.e[m] = e;
+    if (a.whole) {
+      local += double(e);
+      continue;
+    }
+    float* row = sh.e + th.r[k] * pitch + left;
+    const int j = th.j[k];
+    row[j] = e;
+    if (j < right) row[j + a.W] = e;       // read by windows that wrap past the right edge
+    if (j >= a.W - left) row[j - a.W] = e; // … and past the left edge
   }
   if (a.whole) sh.red[tid] = local;
 }
 
-// Phase H: horizontal window sums (direct, circular), or the first level of the block reduction.
+// Phase H: horizontal window sums (direct) into the padded rows of h, or the first level of the
+// whole-image reduction.
 template <int C, int PPT>
-LEMMSE_HD void tile_phase_h(const WindowTileArgs& a, const TileShared& sh, int tid) {
+LEMMSE_HD void tile_phase_h(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, int tid) {
   if (a.whole) {
     if (tid < kTileThreads / 32) {
-      float s = 0.0f;
+      double s = 0.0;
       for (int i = 0; i < 32; ++i) s += sh.red[tid * 32 + i];
       sh.red[kTileThreads + tid] = s;
     }
     return;
   }
-  const int ww = a.dv1 - a.dv0 + 1;
+  const int ww = a.dv1 - a.dv0 + 1, pitch = tile_e_pitch(a), top = -a.du0, bottom = a.du1;
   LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
-    const int r = m / a.W;
-    int jj = m - r * a.W + a.dv0;
-    if (jj < 0) jj += a.W;
-    const float* row = sh.e + r * a.W;
+    const int r = th.r[k], j = th.j[k];
+    const float* e = sh.e + r * pitch + j;  // window columns j + dv0 … j + dv1, padded
     float acc = 0.0f;
-    for (int v = 0; v < ww; ++v) {
-      acc += row[jj];
-      if (++jj == a.W) jj = 0;
-    }
-    sh.h[m] = acc;
+    for (int v = 0; v < ww; ++v) acc += e[v];
+    float* col = sh.h + (r + top) * a.W + j;
+    col[0] = acc;
+    if (r < bottom) col[a.H * a.W] = acc;      // read by windows that wrap past the bottom
+    if (r >= a.H - top) col[-a.H * a.W] = acc; // … and past the top
   }
 }
 
 // Adds key distance g with value x[c·stride] to pixel k's float32 state.
 template <int C, int PPT>
-LEMMSE_HD void tile_push(TileThread<C, PPT>& th, int k, float g, const float* x, int stride, float scale2) {
-  float z = (th.gmin[k] - g) * scale2;  // log2 of the weight relative to the running maximum
+LEMMSE_HD void tile_push(TileThread<C, PPT>& th, int k, double g, const float* x, int stride, double scale2) {
+  float z = float((th.gmin[k] - g) * scale2);  // log2 of the weight relative to the running maximum
   if (z > 0.0f) {  // new running maximum: rescale (r = 0 for the first key) and re-pivot to this key
     const float r = tile_exp2(-z);
     th.s[k] *= r;
@@ -248,10 +270,11 @@ LEMMSE_HD void tile_push(TileThread<C, PPT>& th, int k, float g, const float* x,
   }
 }
 
-// Phase V: vertical window sums, the logit and the online-softmax update for shift t.
+// Phase V: vertical window sums, the score and the online-softmax update for shift (ti, tj).
 template <int C, int PPT>
-LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileThread<C, PPT>& th, long long img, int t, int tid) {
-  float Dwhole = 0.0f;
+LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileThread<C, PPT>& th, long long img, int ti, int tj,
+                            int tid) {
+  double Dwhole = 0.0;
   if (a.whole)
     for (int i = 0; i < kTileThreads / 32; ++i) Dwhole += sh.red[kTileThreads + i];
   const int wh = a.du1 - a.du0 + 1;
@@ -259,23 +282,39 @@ LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileT
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
-    const int n = tile_key_pos(a, m, t);
+    const int n = tile_key_pos(a, th.r[k], th.j[k], ti, tj);
     if (a.valid && !a.valid[(std::size_t(img) * std::size_t(a.HW) + std::size_t(m)) * std::size_t(a.npat) + std::size_t(sh.pattern[n])])
       continue;
-    float D = Dwhole;
+    double g = Dwhole;
     if (!a.whole) {
-      const int j = m % a.W;
-      int rr = m / a.W + a.du0;
-      if (rr < 0) rr += a.H;
-      D = 0.0f;
-      for (int u = 0; u < wh; ++u) {
-        D += sh.h[rr * a.W + j];
-        if (++rr == a.H) rr = 0;
-      }
+      const float* h = sh.h + th.r[k] * a.W + th.j[k];  // window rows r + du0 … r + du1, padded
+      float D = 0.0f;
+      for (int u = 0; u < wh; ++u) D += h[u * a.W];
+      g = double(D);
     }
-    const float g = sh.dshift ? D + sh.dshift[n] : D;
+    if (sh.dshift) g += sh.dshift[n];
     tile_push(th, k, g, sh.val + n, a.HW, a.scale2);
   }
+}
+
+// The fp64 merge of one pixel's float32 state b into its slice state; returns the merged pivot.
+// Not inlined on the device: it runs once per training image, and inlined its fp64 temporaries
+// would raise the register count of the whole kernel (hence its occupancy) for nothing.
+struct TilePivot {
+  float v[kMaxChannels];
+};
+#if defined(__CUDA_ARCH__)
+__device__ __noinline__
+#else
+inline
+#endif
+TilePivot tile_fold_pixel(const SoftmaxRows st, std::size_t m, SoftmaxAcc<double> b) {
+  SoftmaxAcc<double> acc = softmax_rows_at(st, m);
+  softmax_merge(acc, b, st.C);
+  softmax_rows_store(st, m, acc);
+  TilePivot p{};
+  for (int c = 0; c < st.C; ++c) p.v[c] = float(acc.pivot[c]);
+  return p;
 }
 
 // After each training image: fold the float32 state into the slice's fp64 state (exact merge
@@ -288,9 +327,9 @@ LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long l
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
     if (th.s[k] == 0.0f) continue;
-    SoftmaxAcc<double> acc = softmax_rows_at(st, std::size_t(m)), b;
+    SoftmaxAcc<double> b;
     softmax_init(b);
-    b.mx = -double(th.gmin[k]) * a.inv_two_sigma2;
+    b.mx = -th.gmin[k] * a.inv_two_sigma2;
     b.s = th.s[k];
     b.s2 = th.s2[k];
     LEMMSE_UNROLL
@@ -299,12 +338,11 @@ LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long l
       b.a1[c] = th.a1[k][c];
       b.a2[c] = th.a2[k][c];
     }
-    softmax_merge(acc, b, C);
-    softmax_rows_store(st, std::size_t(m), acc);
+    const TilePivot pv = tile_fold_pixel(st, std::size_t(m), b);
     th.s[k] = th.s2[k] = 0.0f;
     LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
-      th.piv[k][c] = float(acc.pivot[c]);
+      th.piv[k][c] = pv.v[c];
       th.a1[k][c] = th.a2[k][c] = 0.0f;
     }
   }

@@ -127,11 +127,15 @@ TEST_CASE("C API misuse returns a status and a thread-local message", "[capi][er
   lemmse_context* cc = nullptr;
   REQUIRE(lemmse_context_create(LEMMSE_BACKEND_CUDA, 0, 0, &cc) == LEMMSE_OK);
   REQUIRE(lemmse_set_training_dataset(cc, "builtin", nullptr, "gray28", 2, nullptr, 0) == LEMMSE_OK);
-  std::vector<double> y28(784, 0.5), e28(784);
+  std::vector<double> y28(784, 0.5), e28(784), k28(784);
   lemmse_array y28a = host_array(y28.data(), LEMMSE_FLOAT64, 1, 1, 28, 28);
   lemmse_outputs o28{};
   o28.estimate = e28.data();
-  CHECK(lemmse_estimate(cc, &p, &y28a, &o28) == LEMMSE_ERROR_UNSUPPORTED);
+  if (lemmse_cuda_device_count() == 0) CHECK(lemmse_estimate(cc, &p, &y28a, &o28) == LEMMSE_ERROR_UNSUPPORTED);
+  lemmse_params pk = p;  // top-k is not in the CUDA engine: refused with or without a device
+  pk.topk = 1;
+  o28.topk_log_weight = k28.data();
+  CHECK(lemmse_estimate(cc, &pk, &y28a, &o28) == LEMMSE_ERROR_UNSUPPORTED);
   lemmse_context_destroy(cc);
   // Messages are per thread: another thread's success does not clear this thread's message.
   CHECK(lemmse_set_problem(ctx.p, "bogus", 0) == LEMMSE_ERROR_INVALID_ARGUMENT);

@@ -50,7 +50,7 @@ TEST_CASE("CUDA engine meets the accuracy bar on random images", "[gpu]") {
   for (const auto& [problem, pre] : window_cases())
     for (Compat cm : {Compat::consistent, Compat::reference})
       for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
-        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_cuda, train, clean, problem, pre, cm, e, 5, sigma);
+        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_cuda, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
 }
 
 TEST_CASE("CUDA engine: every pixels-per-thread kernel, P = 3 … 17", "[gpu]") {
@@ -61,9 +61,9 @@ TEST_CASE("CUDA engine: every pixels-per-thread kernel, P = 3 … 17", "[gpu]") 
     Images train = random_images(18, shape, 411), clean = random_images(1, shape, 412);
     for (int P : {3, 7, 17}) {
       if (P > shape.h) continue;
-      check_bar(run_cuda, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, 0.05);
+      check_bar(run_cuda, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, 0.05, Data::random);
     }
-    check_bar(run_cuda, train, clean, "inpaint-box:7", PreinverseKind::mask, Compat::consistent, EstimatorKind::lemmse, 5, 0.1);
+    check_bar(run_cuda, train, clean, "inpaint-box:7", PreinverseKind::mask, Compat::consistent, EstimatorKind::lemmse, 5, 0.1, Data::random);
   }
 }
 

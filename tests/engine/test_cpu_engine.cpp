@@ -31,7 +31,7 @@ TEST_CASE("CPU engine meets the accuracy bar on random images", "[engine][cpu]")
   for (const auto& [problem, pre] : window_cases())
     for (Compat cm : {Compat::consistent, Compat::reference})
       for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
-        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_cpu, train, clean, problem, pre, cm, e, 5, sigma);
+        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_cpu, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
 }
 
 TEST_CASE("CPU engine meets the accuracy bar on real images (P = 3 … 11)", "[engine][cpu][real]") {

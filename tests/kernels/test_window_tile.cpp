@@ -21,11 +21,11 @@ EstimatorOutputs run_emulated(const EstimatorSettings& s, const Images& train, c
 TEST_CASE("emulated CUDA window engine meets the accuracy bar on random images", "[engine][tile]") {
   const ImageShape shape{3, 9, 10};
   // 20 training images: two slices, the second one partial — the merge of slices is exercised.
-  Images train = random_images(20, shape, 301), clean = random_images(2, shape, 302);
+  Images train = random_images(20, shape, 401), clean = random_images(2, shape, 402);
   for (const auto& [problem, pre] : window_cases())
     for (Compat cm : {Compat::consistent, Compat::reference})
       for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
-        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_emulated, train, clean, problem, pre, cm, e, 5, sigma);
+        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_emulated, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
 }
 
 TEST_CASE("emulated CUDA window engine: several pixels per thread, P = 3 … 17, one channel", "[engine][tile]") {
@@ -34,8 +34,8 @@ TEST_CASE("emulated CUDA window engine: several pixels per thread, P = 3 … 17,
   Images train = random_images(17, shape, 311), clean = random_images(1, shape, 312);
   for (int P : {3, 7, 17})
     for (double sigma : {0.01, 0.3})
-      check_bar(run_emulated, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, sigma);
-  check_bar(run_emulated, train, clean, "inpaint-box:9", PreinverseKind::mask, Compat::consistent, EstimatorKind::lemmse, 5, 0.05);
+      check_bar(run_emulated, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, sigma, Data::random);
+  check_bar(run_emulated, train, clean, "inpaint-box:9", PreinverseKind::mask, Compat::consistent, EstimatorKind::lemmse, 5, 0.05, Data::random);
 }
 
 TEST_CASE("emulated CUDA window engine meets the accuracy bar on real images", "[engine][tile][real]") {

@@ -13,19 +13,20 @@ namespace lemmse_test {
 template <int C, int PPT>
 void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
   using namespace lemmse;
-  std::vector<float> smem(tile_shared_floats(a));
+  std::vector<double> smem((tile_shared_bytes(a) + sizeof(double) - 1) / sizeof(double));
   const TileShared sh = tile_shared_layout(a, smem.data());
   std::vector<TileThread<C, PPT>> th(kTileThreads);
   for (int tid = 0; tid < kTileThreads; ++tid) tile_begin(a, sh, th[tid], img, slice, tid);
   const long long b0 = (long long)slice * kTileSlice, b1 = std::min(a.ntrain, b0 + kTileSlice);
-  const int nshift = a.all_shifts ? a.HW : 1;
+  const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
   for (long long b = b0; b < b1; ++b) {
     for (int tid = 0; tid < kTileThreads; ++tid) tile_load_image(a, sh, b, tid);
-    for (int t = 0; t < nshift; ++t) {
-      for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_e(a, sh, th[tid], t, tid);
-      for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_h<C, PPT>(a, sh, tid);
-      for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_v(a, sh, th[tid], img, t, tid);
-    }
+    for (int ti = 0; ti < nti; ++ti)
+      for (int tj = 0; tj < ntj; ++tj) {
+        for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_e(a, sh, th[tid], ti, tj, tid);
+        for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_h(a, sh, th[tid], tid);
+        for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_v(a, sh, th[tid], img, ti, tj, tid);
+      }
     for (int tid = 0; tid < kTileThreads; ++tid) tile_fold(a, th[tid], img, slice, tid);
   }
 }
