@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
         rows.push_back({{"estimator", estimator}, {"problem", problem}, {"preinverse", preinverse}, {"patch", P},
                         {"sigma", sigma}, {"backend", to_string(fast.backend)}, {"median_s", t},
                         {"ms_per_image", 1e3 * t / double(y.n)},
+                        {"tile_shifts", std::getenv("LEMMSE_TILE_SHIFTS") ? std::getenv("LEMMSE_TILE_SHIFTS") : "auto"},
                         {"kernel_ms_per_image", 1e3 * td / double(y.n)}, {"pairs", fast.pairs}, {"pairs_per_s", pps},
                         {"threads", nthreads}, {"reference_s", std::isnan(ref_s) ? nlohmann::json(nullptr) : nlohmann::json(ref_s)}, {"psnr_vs_reference", std::isfinite(acc) || std::isinf(acc) ? nlohmann::json(acc) : nlohmann::json(nullptr)}});
       }

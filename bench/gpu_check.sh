@@ -51,6 +51,8 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
     run_bench cuda_cifar300_accuracy "${C10[@]}" --train-count 300 --backend cuda --patch 3,5,7,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1
     # the paper's default: 10,000 training images, one query image
     run_bench cuda_cifar10k "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11,17 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
+    LEMMSE_TILE_SHIFTS=1 run_bench cuda_cifar10k_ts1 "${C10[@]}" --train-count 10000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
+    LEMMSE_TILE_SHIFTS=2 run_bench cuda_cifar10k_ts2 "${C10[@]}" --train-count 10000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
     run_bench cpu_cifar1k "${C10[@]}" --train-count 1000 --backend cpu --patch 5 --sigma 0.1 --repeat 1 --no-reference
     if python3 -c "import torch" 2> /dev/null; then
       timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cuda/cuda_check.cuh"
 #include "cuda/window_tile_launch.hpp"
@@ -66,14 +67,28 @@ std::string gib(double bytes) {
   return s;
 }
 
-std::size_t shared_bytes(const WindowTileArgs& a) { return tile_shared_bytes(a); }
-
-// Shared memory a block may use on the current device (opt-in limit).
-std::size_t device_shared_limit() {
+// Shared memory a block may use on the current device (opt-in limit), and one SM's.
+std::size_t device_shared_limit(bool per_sm = false) {
   int dev = 0, v = 0;
   LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
-  LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(
+      &v, per_sm ? cudaDevAttrMaxSharedMemoryPerMultiprocessor : cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
   return std::size_t(v);
+}
+
+// Shifts per barrier round: the most (4, 2, 1) that still lets two blocks share an SM (the
+// kernel's register budget allows two); LEMMSE_TILE_SHIFTS=1|2|4 forces a value (benchmarks).
+int choose_tile_shifts(const WindowTileArgs& a) {
+  if (const char* env = std::getenv("LEMMSE_TILE_SHIFTS")) {
+    const int ts = std::atoi(env);
+    if (ts != 1 && ts != 2 && ts != 4) throw InvalidArgument("LEMMSE_TILE_SHIFTS must be 1, 2 or 4");
+    if (tile_shared_bytes(a, ts) > device_shared_limit()) throw Unsupported("LEMMSE_TILE_SHIFTS=" + std::string(env) + ": too little shared memory");
+    return ts;
+  }
+  const std::size_t block = device_shared_limit(), sm = device_shared_limit(true);
+  for (int ts : {4, 2})
+    if (tile_shared_bytes(a, ts) <= block && 2 * (tile_shared_bytes(a, ts) + 1024) <= sm) return ts;
+  return 1;
 }
 
 // Scalar fields only, as prepare_tile_inputs sets them (pointers are irrelevant for the size).
@@ -104,7 +119,7 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     return false;
   }
   if (!window_tile_supports(s, p, why)) return false;
-  const std::size_t need = shared_bytes(size_args(p)), have = device_shared_limit();
+  const std::size_t need = tile_shared_bytes(size_args(p), 1), have = device_shared_limit();
   if (need > have) {
     if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
     return false;
@@ -158,15 +173,16 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   a.valid = d_valid.get();  // set per group below; here it sizes the shared memory (pattern ids)
   nvtxRangePop();
 
-  const std::size_t smem = shared_bytes(a);
+  const int ts = choose_tile_shifts(a);
+  const std::size_t smem = tile_shared_bytes(a, ts);
   Event start, stop;
   LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
   auto launch = [&](dim3 grid, const WindowTileArgs& ga, int s0) {
     switch (a.C) {
-      case 1: return launch_window_tiles<1>(in.ppt, grid, smem, st, ga, s0);
-      case 2: return launch_window_tiles<2>(in.ppt, grid, smem, st, ga, s0);
-      case 3: return launch_window_tiles<3>(in.ppt, grid, smem, st, ga, s0);
-      case 4: return launch_window_tiles<4>(in.ppt, grid, smem, st, ga, s0);
+      case 1: return launch_window_tiles<1>(in.ppt, ts, grid, smem, st, ga, s0);
+      case 2: return launch_window_tiles<2>(in.ppt, ts, grid, smem, st, ga, s0);
+      case 3: return launch_window_tiles<3>(in.ppt, ts, grid, smem, st, ga, s0);
+      case 4: return launch_window_tiles<4>(in.ppt, ts, grid, smem, st, ga, s0);
     }
   };
   {

@@ -2,5 +2,5 @@
 #include "cuda/window_tile_kernel.cuh"
 
 namespace lemmse {
-template void launch_window_tiles<3>(int, dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
+template void launch_window_tiles<3>(int, int, dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
 }  // namespace lemmse

@@ -6,10 +6,11 @@
 
 namespace lemmse {
 
-template <int C, int PPT>
+// C channels, PPT pixels per thread, TS shifts per barrier round.
+template <int C, int PPT, int TS>
 __global__ void __launch_bounds__(kTileThreads, 2) window_tile_kernel(WindowTileArgs a, int slice0) {
   extern __shared__ double smem[];  // fp64 element type: 8-byte alignment for the layout
-  const TileShared sh = tile_shared_layout(a, smem);
+  const TileShared sh = tile_shared_layout(a, smem, TS);
   TileThread<C, PPT> th;
   const int tid = int(threadIdx.x), slice = slice0 + int(blockIdx.x);
   const long long img = blockIdx.y;
@@ -21,33 +22,51 @@ __global__ void __launch_bounds__(kTileThreads, 2) window_tile_kernel(WindowTile
     __syncthreads();  // the previous image's last phase V has read the staged image
     tile_load_image(a, sh, b, tid);
     __syncthreads();
-    for (int ti = 0; ti < nti; ++ti)
-      for (int tj = 0; tj < ntj; ++tj) {
-        tile_phase_e(a, sh, th, ti, tj, tid);
-        __syncthreads();
-        tile_phase_h(a, sh, th, tid);
-        __syncthreads();
-        tile_phase_v(a, sh, th, img, ti, tj, tid);  // the next phase E writes e/red only after all passed the barrier above
-      }
+    int ti = 0, tj = 0;
+    while (ti < nti) {
+      const TileRound<TS> rd = tile_next_round<TS>(ti, tj, nti, ntj);
+#pragma unroll
+      for (int s = 0; s < TS; ++s)
+        if (s < rd.n) tile_phase_e(a, sh, th, rd.ti[s], rd.tj[s], s, tid);
+      __syncthreads();
+#pragma unroll
+      for (int s = 0; s < TS; ++s)
+        if (s < rd.n) tile_phase_h(a, sh, th, s, tid);
+      __syncthreads();
+      // The next round's phase E writes e/red only after every thread passed the barrier above.
+#pragma unroll
+      for (int s = 0; s < TS; ++s)
+        if (s < rd.n) tile_phase_v(a, sh, th, img, rd.ti[s], rd.tj[s], s, tid);
+    }
     tile_fold(a, th, img, slice, tid);
   }
 }
 
-template <int C, int PPT>
-void launch_tiles_ppt(dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
-  LEMMSE_CUDA_CHECK(cudaFuncSetAttribute(window_tile_kernel<C, PPT>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-  window_tile_kernel<C, PPT><<<grid, kTileThreads, smem, st>>>(a, slice0);
+template <int C, int PPT, int TS>
+void launch_tiles(dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
+  LEMMSE_CUDA_CHECK(cudaFuncSetAttribute(window_tile_kernel<C, PPT, TS>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  window_tile_kernel<C, PPT, TS><<<grid, kTileThreads, smem, st>>>(a, slice0);
   LEMMSE_CUDA_CHECK(cudaGetLastError());
 }
 
+template <int C, int PPT>
+void launch_tiles_ts(int ts, dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
+  switch (ts) {
+    case 1: return launch_tiles<C, PPT, 1>(grid, smem, st, a, slice0);
+    case 2: return launch_tiles<C, PPT, 2>(grid, smem, st, a, slice0);
+    case 4: return launch_tiles<C, PPT, 4>(grid, smem, st, a, slice0);
+  }
+  throw Error("window tiles: no kernel for " + std::to_string(ts) + " shifts per round");
+}
+
 template <int C>
-void launch_window_tiles(int ppt, dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
+void launch_window_tiles(int ppt, int ts, dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
   switch (ppt) {
-    case 1: return launch_tiles_ppt<C, 1>(grid, smem, st, a, slice0);
-    case 2: return launch_tiles_ppt<C, 2>(grid, smem, st, a, slice0);
-    case 4: return launch_tiles_ppt<C, 4>(grid, smem, st, a, slice0);
-    case 8: return launch_tiles_ppt<C, 8>(grid, smem, st, a, slice0);
-    case 16: return launch_tiles_ppt<C, 16>(grid, smem, st, a, slice0);
+    case 1: return launch_tiles_ts<C, 1>(ts, grid, smem, st, a, slice0);
+    case 2: return launch_tiles_ts<C, 2>(ts, grid, smem, st, a, slice0);
+    case 4: return launch_tiles_ts<C, 4>(ts, grid, smem, st, a, slice0);
+    case 8: return launch_tiles_ts<C, 8>(ts, grid, smem, st, a, slice0);
+    case 16: return launch_tiles_ts<C, 16>(ts, grid, smem, st, a, slice0);
   }
   throw Error("window tiles: no kernel for " + std::to_string(ppt) + " pixels per thread");
 }

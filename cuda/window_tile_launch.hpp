@@ -1,4 +1,5 @@
-// Launch of the tiled window kernel for C channels and PPT pixels per thread (1, 2, 4, 8, 16).
+// Launch of the tiled window kernel for C channels, ppt pixels per thread (1, 2, 4, 8, 16) and ts
+// shifts per barrier round (1, 2, 4).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -6,5 +7,5 @@
 
 namespace lemmse {
 template <int C>
-void launch_window_tiles(int ppt, dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0);
+void launch_window_tiles(int ppt, int ts, dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0);
 }  // namespace lemmse

@@ -3,6 +3,7 @@
 // random and real images; agreement with the host emulation of its blocks; determinism;
 // cancellation; refusals. "[gpu][sanitize]" cases are small enough for compute-sanitizer.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/accuracy_bar.hpp"
@@ -135,4 +136,20 @@ TEST_CASE("CUDA engine refuses what it does not cover, with the reason", "[gpu]"
   CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("whitened"));
   Case big = make_case(ImageShape{1, 80, 80}, 2, 1, "denoise", PreinverseKind::identity, 0.1, 452);
   CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, big.train, iota_ids(2), big.A, big.B, big.y), Catch::Contains("pixels"));
+}
+
+TEST_CASE("CUDA engine: 1, 2 or 4 shifts per barrier round give the same bits", "[gpu][sanitize]") {
+  REQUIRE_DEVICE();
+  Case c = make_case(ImageShape{3, 10, 11}, 20, 2, "inpaint-box:3", PreinverseKind::eps_mask, 0.1, 461);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
+  std::vector<EstimatorOutputs> outs;
+  for (const char* ts : {"1", "2", "4"}) {
+    setenv("LEMMSE_TILE_SHIFTS", ts, 1);
+    outs.push_back(run_cuda(s, c.train, c.A, c.B, c.y));
+  }
+  unsetenv("LEMMSE_TILE_SHIFTS");
+  for (std::size_t i = 1; i < outs.size(); ++i) {
+    CHECK(std::memcmp(outs[0].estimate.data.data(), outs[i].estimate.data.data(), outs[0].estimate.data.size() * 8) == 0);
+    CHECK(std::memcmp(outs[0].log_density.data(), outs[i].log_density.data(), outs[0].log_density.size() * 8) == 0);
+  }
 }

@@ -10,31 +10,36 @@
 
 namespace lemmse_test {
 
-template <int C, int PPT>
+template <int C, int PPT, int TS>
 void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
   using namespace lemmse;
-  std::vector<double> smem((tile_shared_bytes(a) + sizeof(double) - 1) / sizeof(double));
-  const TileShared sh = tile_shared_layout(a, smem.data());
+  std::vector<double> smem((tile_shared_bytes(a, TS) + sizeof(double) - 1) / sizeof(double));
+  const TileShared sh = tile_shared_layout(a, smem.data(), TS);
   std::vector<TileThread<C, PPT>> th(kTileThreads);
   for (int tid = 0; tid < kTileThreads; ++tid) tile_begin(a, sh, th[tid], img, slice, tid);
   const long long b0 = (long long)slice * kTileSlice, b1 = std::min(a.ntrain, b0 + kTileSlice);
   const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
   for (long long b = b0; b < b1; ++b) {
     for (int tid = 0; tid < kTileThreads; ++tid) tile_load_image(a, sh, b, tid);
-    for (int ti = 0; ti < nti; ++ti)
-      for (int tj = 0; tj < ntj; ++tj) {
-        for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_e(a, sh, th[tid], ti, tj, tid);
-        for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_h(a, sh, th[tid], tid);
-        for (int tid = 0; tid < kTileThreads; ++tid) tile_phase_v(a, sh, th[tid], img, ti, tj, tid);
-      }
+    int ti = 0, tj = 0;
+    while (ti < nti) {
+      const TileRound<TS> rd = tile_next_round<TS>(ti, tj, nti, ntj);
+      for (int tid = 0; tid < kTileThreads; ++tid)
+        for (int s = 0; s < rd.n; ++s) tile_phase_e(a, sh, th[tid], rd.ti[s], rd.tj[s], s, tid);
+      for (int tid = 0; tid < kTileThreads; ++tid)
+        for (int s = 0; s < rd.n; ++s) tile_phase_h(a, sh, th[tid], s, tid);
+      for (int tid = 0; tid < kTileThreads; ++tid)
+        for (int s = 0; s < rd.n; ++s) tile_phase_v(a, sh, th[tid], img, rd.ti[s], rd.tj[s], s, tid);
+    }
     for (int tid = 0; tid < kTileThreads; ++tid) tile_fold(a, th[tid], img, slice, tid);
   }
 }
 
-// The whole engine, emulated: same inputs, launch shape and outputs as run_cuda_engine.
+// The whole engine, emulated: same inputs, launch shape and outputs as run_cuda_engine, with ts
+// shifts per barrier round (1, 2 or 4).
 inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSettings& s, const lemmse::Problem& p,
                                                       const lemmse::Images& train, const lemmse::PreInverse& B,
-                                                      const lemmse::Images& y) {
+                                                      const lemmse::Images& y, int ts = 1) {
   using namespace lemmse;
   TileInputs in = prepare_tile_inputs(s, p, train, B, y);
   WindowTileArgs a = in.args;
@@ -49,7 +54,15 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   a.partial = partial.data();
   tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
     for (std::size_t img = 0; img < in.nimg; ++img)
-      for (int sl = 0; sl < a.nslice; ++sl) emulate_tile_block<decltype(c)::value, decltype(ppt)::value>(a, (long long)img, sl);
+      for (int sl = 0; sl < a.nslice; ++sl) {
+        constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
+        if (ts == 4)
+          emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
+        else if (ts == 2)
+          emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
+        else
+          emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
+      }
   });
   TileHostOutputs o = make_tile_outputs(s, in);
   const TileOutputs to{o.estimate.data(), o.variance.empty() ? nullptr : o.variance.data(),
