@@ -7,7 +7,8 @@
 # Preparation here (the GPU machine has no packages to install and no ../shared):
 #   scripts/bundle-deps.sh                       # Debian build deps → .deps (ignored)
 #   mkdir -p .data/cifar-10 && cp ../shared/data/cifar-10/*.gz .data/cifar-10/   # (ignored)
-#   device run: command "bash bench/gpu_check.sh", carry [".deps", ".data"], timeout_s 540
+#   device run: command "GPU_CHECK_COMMIT=<hash> bash bench/gpu_check.sh", carry [".deps", ".data"],
+#   timeout_s 420 (about 215 s on an H200). Name the commit: the device copy's .git can be stale.
 # Set GPU_CHECK_QUICK=1 to leave out the sanitizers and the 50,000-image rows.
 set -u
 cd "$(dirname "$0")/.."
@@ -85,7 +86,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
 PY
 cat > "$OUT/gpu_check.json" <<JSON
-{"date": "$(date -u +%FT%TZ)", "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)", "gpu": "$gpu",
+{"date": "$(date -u +%FT%TZ)", "commit": "${GPU_CHECK_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}", "gpu": "$gpu",
  "build": "$status_build", "tests": "$status_tests", "ctest_summary": "$summary",
  "compute_sanitizer": {"memcheck": "$mem", "racecheck": "$race", "initcheck": "$init"},
  "bench": "$bench", "torch_baseline": "$torch_st", "seconds": $((t1 - t0))}

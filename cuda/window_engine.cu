@@ -67,17 +67,18 @@ std::string gib(double bytes) {
   return s;
 }
 
-// Shared memory a block may use on the current device (opt-in limit), and one SM's.
-std::size_t device_shared_limit(bool per_sm = false) {
+// Shared memory a block may use on the current device (opt-in limit).
+std::size_t device_shared_limit() {
   int dev = 0, v = 0;
   LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
-  LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(
-      &v, per_sm ? cudaDevAttrMaxSharedMemoryPerMultiprocessor : cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
   return std::size_t(v);
 }
 
-// Shifts per barrier round: the most (4, 2, 1) that still lets two blocks share an SM (the
-// kernel's register budget allows two); LEMMSE_TILE_SHIFTS=1|2|4 forces a value (benchmarks).
+// Shifts per barrier round: 1 by default — measured fastest on an H200 (CIFAR-10, 10,000 training
+// images, P = 5: 145 ms with 1, 155 ms with 2, 206 ms with 4, whose unrolled rounds spill
+// registers; equal at P = 17; bench/results/2026-11-26-h200-cuda-engine.md).
+// LEMMSE_TILE_SHIFTS=1|2|4 chooses another (same bits: tests/cuda/test_cuda_engine.cpp).
 int choose_tile_shifts(const WindowTileArgs& a) {
   if (const char* env = std::getenv("LEMMSE_TILE_SHIFTS")) {
     const int ts = std::atoi(env);
@@ -85,9 +86,6 @@ int choose_tile_shifts(const WindowTileArgs& a) {
     if (tile_shared_bytes(a, ts) > device_shared_limit()) throw Unsupported("LEMMSE_TILE_SHIFTS=" + std::string(env) + ": too little shared memory");
     return ts;
   }
-  const std::size_t block = device_shared_limit(), sm = device_shared_limit(true);
-  for (int ts : {4, 2})
-    if (tile_shared_bytes(a, ts) <= block && 2 * (tile_shared_bytes(a, ts) + 1024) <= sm) return ts;
   return 1;
 }
 
