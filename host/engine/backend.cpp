@@ -128,7 +128,7 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
     return run_cuda_engine(s, p, train, B, y);
   }
   if (backend == Backend::automatic && cuda_engine_supports(s, p, nullptr)) return run_cuda_engine(s, p, train, B, y);
-  if (backend != Backend::reference && cpu_engine_supports(s, p)) return run_cpu_engine(s, p, train, B, y);
+  if (backend != Backend::reference && cpu_engine_supports(s, p)) return run_cpu_engine(s, p, train, train_ids, B, y);
   return run_reference(s, p, train, train_ids, B, y);
 }
 

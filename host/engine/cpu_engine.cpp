@@ -3,10 +3,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 
 #include "engine/cpu_kernels.hpp"
 #include "engine/softmax_store.hpp"
 #include "kernels/online_softmax.hpp"
+#include "kernels/topk.hpp"
 #include "lemmse/errors.hpp"
 #include "util/parallel.hpp"
 
@@ -23,12 +25,42 @@ std::vector<float> to_float(const double* v, std::size_t n) { return std::vector
 
 const char* cpu_engine_variant() { return cpu::kernels().name; }
 
-bool cpu_engine_supports(const EstimatorSettings& s, const Problem& p) {
-  return p.metric != Metric::whitened && s.topk == 0;
-}
+bool cpu_engine_supports(const EstimatorSettings&, const Problem& p) { return p.metric != Metric::whitened; }
 
-EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
-                                const Images& y) {
+namespace {
+// The k best keys of every pixel of one query image (kernels/topk.hpp heaps). The best k of a set
+// under topk_better's total order do not depend on the order keys arrive in, so slices may be
+// merged into it in any order: the result is the same for any thread count.
+class TopkTable {
+ public:
+  TopkTable(std::size_t npix, int k) : k_(k), heap_(npix * std::size_t(k)), n_(npix, 0) {}
+  void push(std::size_t m, const TopkEntry& e) {
+    int& n = n_[m];
+    TopkEntry* h = &heap_[m * std::size_t(k_)];
+    if (n == k_ && !topk_better(e, h[0])) return;  // the common case: not better than the worst kept
+    topk_push(h, &n, k_, e);
+  }
+  void merge_from(const TopkTable& o) {
+    for (std::size_t m = 0; m < n_.size(); ++m)
+      for (int i = 0; i < o.n_[m]; ++i) push(m, o.heap_[m * std::size_t(k_) + std::size_t(i)]);
+  }
+  void clear() { std::fill(n_.begin(), n_.end(), 0); }
+  // Pixel m's entries, best first (sorts in place).
+  const TopkEntry* sorted(std::size_t m, int* n) {
+    topk_sort(&heap_[m * std::size_t(k_)], n_[m]);
+    *n = n_[m];
+    return &heap_[m * std::size_t(k_)];
+  }
+
+ private:
+  int k_;
+  std::vector<TopkEntry> heap_;
+  std::vector<int> n_;
+};
+}  // namespace
+
+EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, const Images& train,
+                                const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
   const auto t0 = std::chrono::steady_clock::now();
   const cpu::Kernels& K = cpu::kernels();
   const int C = p.C, H = p.H, W = p.W;
@@ -50,6 +82,17 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   if (s.variance) out.variance = Images(nimg, y.shape);
   if (s.log_density) out.log_density.assign(nimg * HW, 0.0);
   if (s.effective_count) out.effective_count.assign(nimg * HW, 0.0);
+  const int k = s.topk;
+  out.topk = k;
+  if (k > 0) {
+    const std::size_t n = nimg * std::size_t(k) * HW;
+    out.topk_log_weight.assign(n, -INFINITY);
+    out.topk_weight.assign(n, 0.0);
+    out.topk_image.assign(n, -1);
+    out.topk_position.assign(n, -1);
+  }
+  TopkTable image_topk(k > 0 ? HW : 0, k);
+  std::mutex topk_mutex;
 
   std::atomic<long> done{0};
   std::atomic<bool> cancel{false};
@@ -69,6 +112,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           cpu::DistanceArgs da{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(), nullptr,
                                weight_f.empty() ? nullptr : weight_f.data(), e.data(), hsum.data(), ext.data(), D.data()};
           const QuerySetup& q = queries[img];
+          TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
             da.key = keys_f.data() + b * HW * C;
@@ -87,9 +131,18 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
                                 p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? valid.data() : nullptr,
                                 train.image(b), HW, l.data(), w.data()};
                 K.accumulate_row(st, ra);
+                if (k > 0)  // ra.l: this row's logits (−inf for incompatible keys)
+                  for (int j = 0; j < W; ++j)
+                    if (l[j] > -INFINITY)
+                      slice_topk.push(std::size_t(r) * W + std::size_t(j),
+                                      TopkEntry{l[j], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
               }
             }
             ++done;
+          }
+          if (k > 0) {
+            std::lock_guard<std::mutex> lock(topk_mutex);
+            image_topk.merge_from(slice_topk);
           }
         },
         [&] {
@@ -110,7 +163,20 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
       }
       if (s.log_density) out.log_density[img * HW + m] = softmax_log_density(a);
       if (s.effective_count) out.effective_count[img * HW + m] = softmax_effective_count(a);
+      if (k > 0) {
+        int n = 0;
+        const TopkEntry* h = image_topk.sorted(m, &n);
+        const double logd = softmax_log_density(a);
+        for (int i = 0; i < n; ++i) {
+          const std::size_t o = (img * std::size_t(k) + std::size_t(i)) * HW + m;
+          out.topk_log_weight[o] = h[i].logit;
+          out.topk_weight[o] = std::exp(h[i].logit - logd);
+          out.topk_image[o] = h[i].image;
+          out.topk_position[o] = h[i].position;
+        }
+      }
     }
+    image_topk.clear();
   }
   if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
   out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);

@@ -11,12 +11,13 @@
  * - A context holds the backend, the training set, the operator A, the pre-inverse B and the
  *   settings. It is not thread-safe: use one context per thread, or serialise the calls.
  *   Different contexts are independent.
- * - Backends: LEMMSE_BACKEND_REFERENCE (fp64 oracle); CPU and AUTO (the vectorised CPU engine:
- *   float32 distances, fp64 sums, within the accuracy bar of the oracle; the whitened inverse
- *   filter and top-k requests run on the reference); CUDA (refused with LEMMSE_ERROR_UNSUPPORTED
- *   until the CUDA engine lands).
- *   Device-memory arrays are accepted when the library is built with CUDA; the host backends copy
- *   them to host memory.
+ * - Backends: LEMMSE_BACKEND_REFERENCE (fp64 oracle); CPU (the vectorised CPU engine: float32
+ *   distances, fp64 sums, top-k, within the accuracy bar of the oracle; the whitened inverse
+ *   filter runs on the reference); CUDA (the CUDA engine, same bar; top-k and the whitened inverse
+ *   filter are refused with LEMMSE_ERROR_UNSUPPORTED, as is a machine without a device); AUTO
+ *   (CUDA when a device is present and the request is covered, else CPU).
+ *   Device-memory arrays are accepted when the library is built with CUDA; they are copied to
+ *   host memory (the CUDA engine then uploads what it needs).
  */
 #ifndef LEMMSE_LEMMSE_H
 #define LEMMSE_LEMMSE_H

@@ -35,7 +35,7 @@ Result lemmse_cli(const std::string& args) {
 TEST_CASE("lemmse run writes every output and improves PSNR", "[cli]") {
   const std::string dir = lemmse_test::temp_dir("cli-run");
   Result r = lemmse_cli("run --train-count 60 --test-count 2 --patch 3 --sigma 0.2 --topk 3 --log-density --variance "
-                        "--effective-count --threads 2 --out " + dir);
+                        "--effective-count --threads 2 --backend cpu --out " + dir);
   INFO(r.output);
   REQUIRE(r.code == 0);
   for (const char* f : {"estimate.npy", "measurement.npy", "clean.npy", "log_density.npy", "variance.npy",
@@ -51,8 +51,8 @@ TEST_CASE("lemmse run writes every output and improves PSNR", "[cli]") {
 
   // --measurement: y is used exactly; re-running on the written measurement reproduces the estimate.
   const std::string dir2 = lemmse_test::temp_dir("cli-meas");
-  // (--topk ran the first run on the reference backend: ask for it here too)
-  Result r2 = lemmse_cli("run --train-count 60 --patch 3 --sigma 0.2 --threads 2 --backend reference --measurement " + dir +
+  // (same backend as the first run, which computed top-k too)
+  Result r2 = lemmse_cli("run --train-count 60 --patch 3 --sigma 0.2 --threads 2 --backend cpu --measurement " + dir +
                          "/measurement.npy --out " + dir2);
   INFO(r2.output);
   REQUIRE(r2.code == 0);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/cpu_engine.hpp"
+#include "engine/problem.hpp"
 #include "engine/accuracy_bar.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/io.hpp"
@@ -61,4 +62,73 @@ TEST_CASE("CPU engine results are bit-identical for any thread count", "[engine]
     CHECK(std::memcmp(a.log_density.data(), b.log_density.data(), a.log_density.size() * 8) == 0);
   }
   CHECK((std::string(cpu_engine_variant()) == "avx2" || std::string(cpu_engine_variant()) == "generic"));
+}
+
+TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine][cpu][topk]") {
+  // Keys agree with the reference's wherever the reference's logits are not near-tied (the
+  // engine's float32 distances move logits by ~1e-7 of D/2σ²); logits and weights agree closely.
+  const ImageShape shape{2, 8, 9};
+  Images train = random_images(37, shape, 221), clean = random_images(2, shape, 222);  // 3 slices, the last partial
+  for (auto [problem, pre] : {std::pair<std::string, PreinverseKind>{"denoise", PreinverseKind::identity},
+                              {"inpaint-box:3", PreinverseKind::mask},
+                              {"inpaint-box:3", PreinverseKind::eps_mask}})
+    for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse}) {
+      ForwardOperator A = make_forward_operator(problem, shape, Compat::consistent);
+      PreInverse B = make_preinverse(pre, A, Compat::consistent);
+      Images y = make_measurements(clean, A, 0.2, 4);
+      EstimatorSettings s = settings(e, 3, 0.2);
+      s.topk = 6;
+      s.threads = 2;
+      std::vector<std::int64_t> ids(train.n);
+      for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t(1000 + 3 * i);  // labels pass through
+      EstimatorOutputs ref = run_estimator(s, Backend::reference, train, ids, A, B, y);
+      EstimatorOutputs cpu = run_estimator(s, Backend::cpu, train, ids, A, B, y);
+      REQUIRE(cpu.backend == Backend::cpu);
+      const Problem pr = build_problem(s, train, A, B);
+      REQUIRE(cpu.topk_image.size() == ref.topk_image.size());
+      INFO(to_string(e) << " " << problem << " B=" << to_string(pre));
+      const std::size_t HW = shape.pixels();
+      for (std::size_t img = 0; img < y.n; ++img)
+        for (std::size_t m = 0; m < HW; ++m)
+          for (int i = 0; i < s.topk; ++i) {
+            const std::size_t o = (img * std::size_t(s.topk) + std::size_t(i)) * HW + m;
+            const double l = ref.topk_log_weight[o];
+            if (std::isinf(l)) {
+              CHECK(cpu.topk_image[o] == -1);
+              continue;
+            }
+            // float32 distances: ℓ = −D/2σ² + bias(n) errs by ~1e-7 of D/2σ² (large under the ε-mask's weights)
+            const double dterm = std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(ref.topk_position[o])]));
+            const double tol = 2e-6 * (1.0 + dterm);
+            REQUIRE(cpu.topk_log_weight[o] == Approx(l).margin(tol));
+            // weight w = exp(ℓ − log-density): ℓ moves by ≤ tol, the log-density by ~1e-7 (all keys)
+            REQUIRE(cpu.topk_weight[o] == Approx(ref.topk_weight[o]).epsilon(2 * tol + 1e-6).margin(1e-12));
+            if (i > 0) REQUIRE(cpu.topk_log_weight[o] <= cpu.topk_log_weight[o - HW]);
+            const bool tied_above = i > 0 && ref.topk_log_weight[o - HW] - l < 4 * tol;
+            const bool tied_below = i + 1 < s.topk && l - ref.topk_log_weight[o + HW] < 4 * tol;
+            if (!tied_above && !tied_below) {
+              REQUIRE(cpu.topk_image[o] == ref.topk_image[o]);
+              REQUIRE(cpu.topk_position[o] == ref.topk_position[o]);
+            }
+          }
+    }
+}
+
+TEST_CASE("CPU engine top-k is the same for any thread count", "[engine][cpu][topk][determinism]") {
+  const ImageShape shape{1, 7, 7};
+  Images train = random_images(50, shape, 231), clean = random_images(2, shape, 232);
+  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.3, 6);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.3);
+  s.topk = 9;
+  s.threads = 1;
+  EstimatorOutputs a = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+  for (int t : {2, 5}) {
+    s.threads = t;
+    EstimatorOutputs b = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+    CHECK(a.topk_image == b.topk_image);
+    CHECK(a.topk_position == b.topk_position);
+    CHECK(std::memcmp(a.topk_weight.data(), b.topk_weight.data(), a.topk_weight.size() * 8) == 0);
+  }
 }
