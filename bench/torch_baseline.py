@@ -11,6 +11,7 @@ Prints one line per row and writes JSON:
 """
 import argparse
 import json
+import os
 import time
 
 import numpy as np
@@ -59,6 +60,8 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if dev.type == "cpu":
+        torch.set_num_threads(os.cpu_count() or 1)  # every core, as lemmse's CPU engine uses
     train = torch.from_numpy(np.load(f"{a.dump_dir}/train.npy").astype(np.float32)).to(dev)
     vals = train.permute(0, 2, 3, 1).reshape(-1, train.shape[1])
     out = []
@@ -80,7 +83,7 @@ def main():
         ms = 1e3 * float(np.median(times)) / y.shape[0]
         mse = float(np.mean((est.double().cpu().numpy() - ref) ** 2))
         psnr = float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
-        name = torch.cuda.get_device_name() if dev.type == "cuda" else "cpu"
+        name = torch.cuda.get_device_name() if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
         print(f"torch fp32 {tag:24s} P={P:2d} sigma={sigma:<6g} {ms:9.1f} ms/image  PSNR vs lemmse {psnr:6.1f} dB  ({name})")
         out.append({"row": tag, "patch": P, "sigma": sigma, "ms_per_image": ms, "psnr_vs_lemmse": psnr, "device": name,
                     "train_count": int(train.shape[0]), "chunk": a.chunk})
