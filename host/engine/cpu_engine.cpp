@@ -106,7 +106,8 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
         [&](std::size_t sl) {
           partials[sl].init(HW, C);
           const cpu::AccState st = partials[sl].view();
-          std::vector<float> e(std::size_t(H) * (W + ww)), hsum(HW), D(HW), ext(std::size_t(W + ww));
+          std::vector<float> e(std::size_t(H) * (W + ww)), ext(std::size_t(W + ww));
+          std::vector<double> hsum(HW), D(HW);
           std::vector<double> l(W), w(W);
           std::vector<std::uint8_t> valid(W);
           cpu::DistanceArgs da{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(), nullptr,

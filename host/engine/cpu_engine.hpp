@@ -1,4 +1,4 @@
-// The fast CPU engine: float32 direct-difference distances with separable window sums, fp64
+// The fast CPU engine: float32 direct differences with separable fp64 window sums, fp64
 // online softmax, vectorised (AVX2 when the CPU has it) and threaded over (query image ×
 // training slice) units merged in slice order — bit-identical for any thread count.
 // Serves the plain and weighted metrics (B = identity, mask, ε-mask), top-k included; the whitened

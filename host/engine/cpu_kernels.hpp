@@ -1,6 +1,6 @@
 // The CPU engine's inner loops, compiled twice (baseline x86-64 and AVX2+FMA) and chosen at run
-// time. One call handles one (training image, shift): the float32 distance of every query pixel,
-// then the fp64 online-softmax update of a row of pixels.
+// time. One call handles one (training image, shift): the distance of every query pixel (float32
+// differences, fp64 window sums), then the fp64 online-softmax update of a row of pixels.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -19,9 +19,9 @@ struct DistanceArgs {
   const float* key;             // C×HW key image (B A x_b)
   const float* pixel_weight;    // HW weights at key pixels, or null
   float* e;                     // scratch H×(W + window width)
-  float* hsum;                  // scratch H×W
+  double* hsum;                 // scratch H×W (window sums in fp64: see kernels/window_tile.hpp)
   float* ext;                   // scratch W + window width
-  float* D;                     // out: HW distances
+  double* D;                    // out: HW distances
 };
 
 // Per-pixel softmax state (structure of arrays, fp64): the shared SoftmaxRows view.
@@ -31,7 +31,7 @@ struct RowArgs {
   int W, tj;                    // row width, column shift
   std::size_t loc0;             // first pixel of the row in the state
   std::size_t key_row;          // n of key column 0 (before the shift)
-  const float* D;               // W distances
+  const double* D;              // W distances
   double inv_two_sigma2;
   const double* bias;           // HW per key position, or null
   const std::uint8_t* valid;    // W flags (1 = key allowed), or null
