@@ -208,6 +208,7 @@ int execute_run(const RunOptions& o) {
                  {"pairs", r.pairs},
                  {"pairs_per_s", r.seconds > 0 ? r.pairs / r.seconds : 0.0},
                  {"total_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  if (r.backend == Backend::cuda) m["timing"]["device_kernels_s"] = r.device_seconds;  // CUDA events, kernels alone
   if (have_clean) {
     std::vector<double> pe, py, pd;
     for (std::size_t i = 0; i < y.n; ++i) {
