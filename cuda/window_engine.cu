@@ -13,6 +13,7 @@
 #include "engine/cuda_engine.hpp"
 #include "engine/window_tile_setup.hpp"
 #include "lemmse/device.hpp"
+#include "util/format.hpp"
 
 namespace lemmse {
 namespace {
@@ -61,11 +62,6 @@ struct NvtxRange {
   ~NvtxRange() { nvtxRangePop(); }
 };
 
-std::string gib(double bytes) {
-  char s[64];
-  std::snprintf(s, sizeof s, "%.2f GiB", bytes / 1073741824.0);
-  return s;
-}
 
 // Shared memory a block may use on the current device (opt-in limit).
 std::size_t device_shared_limit() {
@@ -89,26 +85,6 @@ int choose_tile_shifts(const WindowTileArgs& a) {
   return 1;
 }
 
-// Scalar fields only, as prepare_tile_inputs sets them (pointers are irrelevant for the size).
-WindowTileArgs size_args(const Problem& p) {
-  WindowTileArgs a{};
-  a.C = p.C;
-  a.H = p.H;
-  a.W = p.W;
-  a.HW = int(p.HW);
-  a.du0 = p.du0;
-  a.du1 = p.du1;
-  a.dv0 = p.dv0;
-  a.dv1 = p.dv1;
-  a.whole = p.whole;
-  static float dummy;
-  static double dummy_d;
-  a.weight = p.pixel_weight.empty() ? nullptr : &dummy;
-  a.dshift = p.key_bias.empty() ? nullptr : &dummy_d;
-  a.valid = p.strata ? reinterpret_cast<const std::uint8_t*>(&dummy) : nullptr;
-  return a;
-}
-
 }  // namespace
 
 bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::string* why) {
@@ -117,7 +93,7 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     return false;
   }
   if (!window_tile_supports(s, p, why)) return false;
-  const std::size_t need = tile_shared_bytes(size_args(p), 1), have = device_shared_limit();
+  const std::size_t need = tile_shared_bytes(tile_args(p), 1), have = device_shared_limit();
   if (need > have) {
     if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
     return false;

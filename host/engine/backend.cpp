@@ -12,6 +12,7 @@
 #include "lemmse/errors.hpp"
 #include "lemmse/estimator.hpp"
 #include "kernels/online_softmax.hpp"
+#include "util/format.hpp"
 #include "util/parallel.hpp"
 
 namespace lemmse {
@@ -89,11 +90,6 @@ double available_host_bytes() {
   return kb * 1024.0;
 }
 
-std::string gib(double bytes) {
-  char s[64];
-  std::snprintf(s, sizeof s, "%.2f GiB", bytes / 1073741824.0);
-  return s;
-}
 
 // Fails early, naming both sizes, when the run cannot fit in host memory.
 void check_host_memory(const EstimatorSettings& s, const Images& train, const Images& y, int threads) {

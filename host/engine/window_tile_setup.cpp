@@ -16,10 +16,11 @@ bool window_tile_supports(const EstimatorSettings& s, const Problem& p, std::str
   return true;
 }
 
-TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
-                               const Images& y) {
-  TileInputs in;
-  WindowTileArgs& a = in.args;
+WindowTileArgs tile_args(const Problem& p) {
+  static const float weight_mark = 0;
+  static const double bias_mark = 0;
+  static const std::uint8_t valid_mark = 0;
+  WindowTileArgs a{};
   a.C = p.C;
   a.H = p.H;
   a.W = p.W;
@@ -32,9 +33,23 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   a.all_shifts = p.all_shifts;
   a.inv_two_sigma2 = p.inv_two_sigma2;
   a.scale2 = p.inv_two_sigma2 * 1.4426950408889634;
+  a.npat = int(p.pattern_bits.size());
+  a.weight = p.pixel_weight.empty() ? nullptr : &weight_mark;
+  a.dshift = p.key_bias.empty() ? nullptr : &bias_mark;
+  a.valid = p.strata ? &valid_mark : nullptr;
+  return a;
+}
+
+TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                               const Images& y) {
+  TileInputs in;
+  WindowTileArgs& a = in.args;
+  a = tile_args(p);
+  a.weight = nullptr;  // pointers are set by the caller to its copies of the arrays below
+  a.dshift = nullptr;
+  a.valid = nullptr;
   a.ntrain = (long long)train.n;
   a.nslice = int((train.n + kTileSlice - 1) / kTileSlice);
-  a.npat = int(p.pattern_bits.size());
   in.nimg = y.n;
   const std::size_t need = (p.HW + kTileThreads - 1) / kTileThreads;
   while (std::size_t(in.ppt) < need) in.ppt *= 2;

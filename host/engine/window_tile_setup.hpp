@@ -28,6 +28,10 @@ constexpr std::size_t kTileMaxPixels = 16 * std::size_t(kTileThreads);
 // Whether the tiled engine covers this request; if not, why (for --backend cuda's message).
 bool window_tile_supports(const EstimatorSettings& s, const Problem& p, std::string* why);
 
+// The launch's scalar fields from the problem; presence of the optional per-key arrays (weight,
+// bias, strata) is marked by non-null placeholders, so shared-memory sizes can be computed from it.
+WindowTileArgs tile_args(const Problem& p);
+
 TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
                                const Images& y);
 

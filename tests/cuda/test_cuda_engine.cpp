@@ -46,12 +46,7 @@ Case make_case(ImageShape shape, std::size_t ntrain, std::size_t nq, const std::
 
 TEST_CASE("CUDA engine meets the accuracy bar on random images", "[gpu]") {
   REQUIRE_DEVICE();
-  const ImageShape shape{3, 9, 10};
-  Images train = random_images(20, shape, 401), clean = random_images(2, shape, 402);
-  for (const auto& [problem, pre] : window_cases())
-    for (Compat cm : {Compat::consistent, Compat::reference})
-      for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
-        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_cuda, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
+  check_bar_on_random_images(run_cuda);
 }
 
 TEST_CASE("CUDA engine: every pixels-per-thread kernel, P = 3 … 17", "[gpu]") {

@@ -56,6 +56,21 @@ inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const
   }
 }
 
+inline const std::vector<std::pair<std::string, lemmse::PreinverseKind>>& window_cases();
+
+// The sweep every fast path is held to on random images: each diagonal pre-inverse case × both
+// compat modes × every estimator × σ ∈ {0.001, 0.01, 0.1, 1}, P = 5 (3×9×10 images: 20 training
+// images are two slices, the second partial).
+inline void check_bar_on_random_images(const FastRunner& fast) {
+  using namespace lemmse;
+  const ImageShape shape{3, 9, 10};
+  Images train = random_images(20, shape, 401), clean = random_images(2, shape, 402);
+  for (const auto& [problem, pre] : window_cases())
+    for (Compat cm : {Compat::consistent, Compat::reference})
+      for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
+        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(fast, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
+}
+
 // Every diagonal pre-inverse case the window engines serve.
 inline const std::vector<std::pair<std::string, lemmse::PreinverseKind>>& window_cases() {
   static const std::vector<std::pair<std::string, lemmse::PreinverseKind>> c = {

@@ -27,12 +27,7 @@ lemmse::EstimatorOutputs run_cpu(const EstimatorSettings& s, const Images& train
 }  // namespace
 
 TEST_CASE("CPU engine meets the accuracy bar on random images", "[engine][cpu]") {
-  const ImageShape shape{3, 9, 10};
-  Images train = random_images(20, shape, 201), clean = random_images(2, shape, 202);
-  for (const auto& [problem, pre] : window_cases())
-    for (Compat cm : {Compat::consistent, Compat::reference})
-      for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
-        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_cpu, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
+  check_bar_on_random_images(run_cpu);
 }
 
 TEST_CASE("CPU engine meets the accuracy bar on real images (P = 3 … 17)", "[engine][cpu][real]") {

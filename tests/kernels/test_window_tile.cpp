@@ -20,13 +20,7 @@ EstimatorOutputs run_emulated(const EstimatorSettings& s, const Images& train, c
 }  // namespace
 
 TEST_CASE("emulated CUDA window engine meets the accuracy bar on random images", "[engine][tile]") {
-  const ImageShape shape{3, 9, 10};
-  // 20 training images: two slices, the second one partial — the merge of slices is exercised.
-  Images train = random_images(20, shape, 401), clean = random_images(2, shape, 402);
-  for (const auto& [problem, pre] : window_cases())
-    for (Compat cm : {Compat::consistent, Compat::reference})
-      for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse})
-        for (double sigma : {0.001, 0.01, 0.1, 1.0}) check_bar(run_emulated, train, clean, problem, pre, cm, e, 5, sigma, Data::random);
+  check_bar_on_random_images(run_emulated);
 }
 
 TEST_CASE("emulated CUDA window engine: several pixels per thread, P = 3 … 17, one channel", "[engine][tile]") {
