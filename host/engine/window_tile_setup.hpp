@@ -3,7 +3,6 @@
 // (cuda/window_engine.cu) and the host emulation of its blocks (tests/kernels).
 #pragma once
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "engine/problem.hpp"
@@ -44,27 +43,5 @@ EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInput
                                      const ImageShape& shape);
 // The NumericalError for pixel `flat` (image · HW + m) that no key is compatible with.
 [[noreturn]] void throw_no_compatible_key(std::size_t flat, std::size_t HW);
-
-// Calls f(integral_constant<C>, integral_constant<PPT>) for the instantiation that serves in.
-template <class F>
-void tile_dispatch(int C, int ppt, F&& f) {
-  auto by_ppt = [&](auto c) {
-    switch (ppt) {
-      case 1: return f(c, std::integral_constant<int, 1>{});
-      case 2: return f(c, std::integral_constant<int, 2>{});
-      case 4: return f(c, std::integral_constant<int, 4>{});
-      case 8: return f(c, std::integral_constant<int, 8>{});
-      case 16: return f(c, std::integral_constant<int, 16>{});
-    }
-    throw Error("tiled engine: no instantiation for " + std::to_string(ppt) + " pixels per thread");
-  };
-  switch (C) {
-    case 1: return by_ppt(std::integral_constant<int, 1>{});
-    case 2: return by_ppt(std::integral_constant<int, 2>{});
-    case 3: return by_ppt(std::integral_constant<int, 3>{});
-    case 4: return by_ppt(std::integral_constant<int, 4>{});
-  }
-  throw Error("tiled engine: no instantiation for " + std::to_string(C) + " channels");
-}
 
 }  // namespace lemmse

@@ -4,11 +4,35 @@
 // memory banks, the hardware exp2 — is what the [gpu] tests check on a device.
 #pragma once
 #include <climits>
+#include <type_traits>
 #include <vector>
 
 #include "engine/window_tile_setup.hpp"
 
 namespace lemmse_test {
+
+// Calls f(integral_constant<C>, integral_constant<PPT>): the emulation's counterpart of the
+// launch switch in cuda/window_tile_kernel.cuh.
+template <class F>
+void tile_dispatch(int C, int ppt, F&& f) {
+  auto by_ppt = [&](auto c) {
+    switch (ppt) {
+      case 1: return f(c, std::integral_constant<int, 1>{});
+      case 2: return f(c, std::integral_constant<int, 2>{});
+      case 4: return f(c, std::integral_constant<int, 4>{});
+      case 8: return f(c, std::integral_constant<int, 8>{});
+      case 16: return f(c, std::integral_constant<int, 16>{});
+    }
+    throw lemmse::Error("tiled engine: no instantiation for " + std::to_string(ppt) + " pixels per thread");
+  };
+  switch (C) {
+    case 1: return by_ppt(std::integral_constant<int, 1>{});
+    case 2: return by_ppt(std::integral_constant<int, 2>{});
+    case 3: return by_ppt(std::integral_constant<int, 3>{});
+    case 4: return by_ppt(std::integral_constant<int, 4>{});
+  }
+  throw lemmse::Error("tiled engine: no instantiation for " + std::to_string(C) + " channels");
+}
 
 template <int C, int PPT, int TS>
 void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
