@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/cpu_engine.hpp"
+#include "engine/whitened_cpu.hpp"
 #include "engine/cuda_engine.hpp"
 #include "engine/problem.hpp"
 #include "engine/reference_engine.hpp"
@@ -116,14 +117,15 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
   check_host_memory(s, train, y, resolve_threads(s.threads));
   const Problem p = build_problem(s, train, A, B);
   // cuda: the CUDA engine or a clear refusal. auto: the CUDA engine when a device is present and
-  // it covers the request, else the fast CPU engine where it applies, else the fp64 reference
-  // (whitened inverse filter, top-k), which is also what --backend reference asks for.
+  // it covers the request, else the fast CPU engines (window or whitened); --backend reference
+  // asks for the fp64 reference.
   std::string why;
   if (backend == Backend::cuda) {
     if (!cuda_engine_supports(s, p, &why)) throw Unsupported("--backend cuda: " + why + "; use --backend cpu or reference");
     return run_cuda_engine(s, p, train, B, y);
   }
   if (backend == Backend::automatic && cuda_engine_supports(s, p, nullptr)) return run_cuda_engine(s, p, train, B, y);
+  if (backend != Backend::reference && p.metric == Metric::whitened) return run_whitened_cpu(s, p, train, train_ids, B, y);
   if (backend != Backend::reference && cpu_engine_supports(s, p)) return run_cpu_engine(s, p, train, train_ids, B, y);
   return run_reference(s, p, train, train_ids, B, y);
 }

@@ -6,7 +6,9 @@
 #include <mutex>
 
 #include "engine/cpu_kernels.hpp"
+#include "engine/pixel_outputs.hpp"
 #include "engine/softmax_store.hpp"
+#include "engine/topk_table.hpp"
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
 #include "lemmse/errors.hpp"
@@ -27,37 +29,6 @@ const char* cpu_engine_variant() { return cpu::kernels().name; }
 
 bool cpu_engine_supports(const EstimatorSettings&, const Problem& p) { return p.metric != Metric::whitened; }
 
-namespace {
-// The k best keys of every pixel of one query image (kernels/topk.hpp heaps). The best k of a set
-// under topk_better's total order do not depend on the order keys arrive in, so slices may be
-// merged into it in any order: the result is the same for any thread count.
-class TopkTable {
- public:
-  TopkTable(std::size_t npix, int k) : k_(k), heap_(npix * std::size_t(k)), n_(npix, 0) {}
-  void push(std::size_t m, const TopkEntry& e) {
-    int& n = n_[m];
-    TopkEntry* h = &heap_[m * std::size_t(k_)];
-    if (n == k_ && !topk_better(e, h[0])) return;  // the common case: not better than the worst kept
-    topk_push(h, &n, k_, e);
-  }
-  void merge_from(const TopkTable& o) {
-    for (std::size_t m = 0; m < n_.size(); ++m)
-      for (int i = 0; i < o.n_[m]; ++i) push(m, o.heap_[m * std::size_t(k_) + std::size_t(i)]);
-  }
-  void clear() { std::fill(n_.begin(), n_.end(), 0); }
-  // Pixel m's entries, best first (sorts in place).
-  const TopkEntry* sorted(std::size_t m, int* n) {
-    topk_sort(&heap_[m * std::size_t(k_)], n_[m]);
-    *n = n_[m];
-    return &heap_[m * std::size_t(k_)];
-  }
-
- private:
-  int k_;
-  std::vector<TopkEntry> heap_;
-  std::vector<int> n_;
-};
-}  // namespace
 
 EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, const Images& train,
                                 const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
@@ -76,21 +47,8 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const std::vector<float> weight_f(p.pixel_weight.begin(), p.pixel_weight.end());
   const std::size_t np = p.pattern_bits.size();
 
-  EstimatorOutputs out;
-  out.backend = Backend::cpu;
-  out.estimate = Images(nimg, y.shape);
-  if (s.variance) out.variance = Images(nimg, y.shape);
-  if (s.log_density) out.log_density.assign(nimg * HW, 0.0);
-  if (s.effective_count) out.effective_count.assign(nimg * HW, 0.0);
+  EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
   const int k = s.topk;
-  out.topk = k;
-  if (k > 0) {
-    const std::size_t n = nimg * std::size_t(k) * HW;
-    out.topk_log_weight.assign(n, -INFINITY);
-    out.topk_weight.assign(n, 0.0);
-    out.topk_image.assign(n, -1);
-    out.topk_position.assign(n, -1);
-  }
   TopkTable image_topk(k > 0 ? HW : 0, k);
   std::mutex topk_mutex;
 
@@ -156,26 +114,9 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
       SoftmaxAcc<double> a;
       softmax_init(a);
       for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, softmax_rows_at(partials[sl].view(), m), C);  // slice order
-      if (!(a.s > 0))
-        throw NumericalError("no training key is compatible with query pixel " + std::to_string(m) + " of image " + std::to_string(img));
-      for (int c = 0; c < C; ++c) {
-        out.estimate.image(img)[std::size_t(c) * HW + m] = softmax_mean(a, c);
-        if (s.variance) out.variance.image(img)[std::size_t(c) * HW + m] = softmax_variance(a, c);
-      }
-      if (s.log_density) out.log_density[img * HW + m] = softmax_log_density(a);
-      if (s.effective_count) out.effective_count[img * HW + m] = softmax_effective_count(a);
-      if (k > 0) {
-        int n = 0;
-        const TopkEntry* h = image_topk.sorted(m, &n);
-        const double logd = softmax_log_density(a);
-        for (int i = 0; i < n; ++i) {
-          const std::size_t o = (img * std::size_t(k) + std::size_t(i)) * HW + m;
-          out.topk_log_weight[o] = h[i].logit;
-          out.topk_weight[o] = std::exp(h[i].logit - logd);
-          out.topk_image[o] = h[i].image;
-          out.topk_position[o] = h[i].position;
-        }
-      }
+      int n = 0;
+      const TopkEntry* h = k > 0 ? image_topk.sorted(m, &n) : nullptr;
+      write_pixel(out, s, img, m, a, h, n);
     }
     image_topk.clear();
   }

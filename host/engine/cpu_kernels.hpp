@@ -41,9 +41,34 @@ struct RowArgs {
   double* w;                    // scratch W
 };
 
+// Whitened metric (engine/whitened_cpu.cpp): squared distances between kWhitenedQueries query
+// vectors and every key vector of one training image, as direct fp64 differences.
+constexpr int kWhitenedQueries = 4;
+constexpr int kWhitenedLanes = 8;  // keys per register block; key counts are padded to a multiple
+struct WhitenedDistanceArgs {
+  int L;                        // vector length C·P²
+  std::size_t npad;             // keys, padded to a multiple of kWhitenedLanes
+  const double* q;              // kWhitenedQueries × L query vectors
+  const double* kT;             // L × npad key vectors, transposed (padding: anything finite)
+  double* D;                    // out: kWhitenedQueries × npad
+};
+
+// One pixel's logits l[0..npad) against keys with values val (C × npad; −inf logits for padding),
+// pushed into its fp64 online-softmax state in one block: one max update per block, float32
+// weights (keys > 87 nats below the max dropped, as accumulate_row does), fp64 lane sums folded
+// in a fixed order.
+struct BlockArgs {
+  const double* l;
+  std::size_t npad;
+  const double* val;
+  int C;
+};
+
 struct Kernels {
   void (*distances)(const DistanceArgs&, int ti, int tj);
   void (*accumulate_row)(const AccState&, const RowArgs&);
+  void (*whitened_distances)(const WhitenedDistanceArgs&);
+  void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
   const char* name;
 };
 

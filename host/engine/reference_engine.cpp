@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "kernels/exp_poly.hpp"
+#include "engine/pixel_outputs.hpp"
 #include "engine/softmax_store.hpp"
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
@@ -195,34 +196,13 @@ class UnitRunner {
   }
 
   void write(const Unit& u, std::vector<TopkEntry>& heap, const std::vector<int>& heap_n) {
-    const int C = p_.C, k = s_.topk;
-    const std::size_t HW = p_.HW;
+    const int k = s_.topk;
     for (int r = 0; r < u.r1 - u.r0; ++r)
       for (int j = 0; j < p_.W; ++j) {
         const std::size_t loc = std::size_t(r) * p_.W + j, m = std::size_t(u.r0 + r) * p_.W + j;
-        const SoftmaxAcc<double> a = softmax_rows_at(st_, loc);
-        if (!(a.s > 0))
-          throw NumericalError("no training key is compatible with query pixel (" + std::to_string(u.r0 + r) + ", " +
-                               std::to_string(j) + ") of image " + std::to_string(u.image));
-        const double logd = softmax_log_density(a);
-        for (int c = 0; c < C; ++c) {
-          out_.estimate.image(u.image)[std::size_t(c) * HW + m] = softmax_mean(a, c);
-          if (s_.variance) out_.variance.image(u.image)[std::size_t(c) * HW + m] = softmax_variance(a, c);
-        }
-        if (s_.log_density) out_.log_density[u.image * HW + m] = logd;
-        if (s_.effective_count) out_.effective_count[u.image * HW + m] = softmax_effective_count(a);
-        if (k > 0) {
-          TopkEntry* h = &heap[loc * k];
-          topk_sort(h, heap_n[loc]);
-          for (int i = 0; i < k; ++i) {
-            const std::size_t o = (u.image * k + std::size_t(i)) * HW + m;
-            const bool has = i < heap_n[loc];
-            out_.topk_log_weight[o] = has ? h[i].logit : -INFINITY;
-            out_.topk_weight[o] = has ? std::exp(h[i].logit - logd) : 0.0;
-            out_.topk_image[o] = has ? h[i].image : -1;
-            out_.topk_position[o] = has ? h[i].position : -1;
-          }
-        }
+        TopkEntry* h = k > 0 ? &heap[loc * k] : nullptr;
+        if (k > 0) topk_sort(h, heap_n[loc]);
+        write_pixel(out_, s_, u.image, m, softmax_rows_at(st_, loc), h, k > 0 ? heap_n[loc] : 0);
       }
   }
 
@@ -244,21 +224,8 @@ class UnitRunner {
 EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, const Images& train,
                                const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
   const auto t0 = std::chrono::steady_clock::now();
-  EstimatorOutputs out;
-  out.backend = Backend::reference;
+  EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::reference);
   const std::size_t K = y.n, HW = p.HW;
-  out.estimate = Images(K, y.shape);
-  if (s.variance) out.variance = Images(K, y.shape);
-  if (s.log_density) out.log_density.assign(K * HW, 0.0);
-  if (s.effective_count) out.effective_count.assign(K * HW, 0.0);
-  out.topk = s.topk;
-  if (s.topk > 0) {
-    const std::size_t n = K * std::size_t(s.topk) * HW;
-    out.topk_log_weight.assign(n, 0.0);
-    out.topk_weight.assign(n, 0.0);
-    out.topk_image.assign(n, -1);
-    out.topk_position.assign(n, -1);
-  }
 
   std::vector<QuerySetup> queries;
   for (std::size_t i = 0; i < K; ++i) queries.push_back(build_query(p, s, B, y.image(i)));

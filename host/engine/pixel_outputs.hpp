@@ -1,0 +1,58 @@
+// The engines' common first and last steps: sizing the outputs of a batch of query images, and
+// writing one pixel's outputs from its merged softmax state and its top-k list.
+#pragma once
+#include <cmath>
+#include <string>
+
+#include "kernels/online_softmax.hpp"
+#include "kernels/topk.hpp"
+#include "lemmse/errors.hpp"
+#include "lemmse/estimator.hpp"
+
+namespace lemmse {
+
+inline EstimatorOutputs make_outputs(const EstimatorSettings& s, std::size_t nimg, ImageShape shape, Backend backend) {
+  EstimatorOutputs out;
+  out.backend = backend;
+  const std::size_t HW = shape.pixels();
+  out.estimate = Images(nimg, shape);
+  if (s.variance) out.variance = Images(nimg, shape);
+  if (s.log_density) out.log_density.assign(nimg * HW, 0.0);
+  if (s.effective_count) out.effective_count.assign(nimg * HW, 0.0);
+  out.topk = s.topk;
+  if (s.topk > 0) {
+    const std::size_t n = nimg * std::size_t(s.topk) * HW;
+    out.topk_log_weight.assign(n, -INFINITY);
+    out.topk_weight.assign(n, 0.0);
+    out.topk_image.assign(n, -1);
+    out.topk_position.assign(n, -1);
+  }
+  return out;
+}
+
+// Pixel m of query image img: estimate, variance, log-density, effective count and the ntop
+// entries of top (best first). Throws when no key was compatible with the pixel.
+inline void write_pixel(EstimatorOutputs& out, const EstimatorSettings& s, std::size_t img, std::size_t m,
+                        const SoftmaxAcc<double>& a, const TopkEntry* top, int ntop) {
+  const std::size_t HW = out.estimate.shape.pixels();
+  const int C = out.estimate.shape.c;
+  if (!(a.s > 0))
+    throw NumericalError("no training key is compatible with query pixel (" + std::to_string(m / out.estimate.shape.w) + ", " +
+                         std::to_string(m % out.estimate.shape.w) + ") of image " + std::to_string(img));
+  for (int c = 0; c < C; ++c) {
+    out.estimate.image(img)[std::size_t(c) * HW + m] = softmax_mean(a, c);
+    if (s.variance) out.variance.image(img)[std::size_t(c) * HW + m] = softmax_variance(a, c);
+  }
+  const double logd = softmax_log_density(a);
+  if (s.log_density) out.log_density[img * HW + m] = logd;
+  if (s.effective_count) out.effective_count[img * HW + m] = softmax_effective_count(a);
+  for (int i = 0; i < ntop; ++i) {
+    const std::size_t o = (img * std::size_t(s.topk) + std::size_t(i)) * HW + m;
+    out.topk_log_weight[o] = top[i].logit;
+    out.topk_weight[o] = std::exp(top[i].logit - logd);
+    out.topk_image[o] = top[i].image;
+    out.topk_position[o] = top[i].position;
+  }
+}
+
+}  // namespace lemmse

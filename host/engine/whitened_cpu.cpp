@@ -1,0 +1,136 @@
+#include "engine/whitened_cpu.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+
+#include "engine/cpu_kernels.hpp"
+#include "engine/pixel_outputs.hpp"
+#include "engine/topk_table.hpp"
+#include "kernels/online_softmax.hpp"
+#include "lemmse/errors.hpp"
+#include "util/parallel.hpp"
+
+namespace lemmse {
+namespace {
+
+constexpr std::size_t kSlice = 16;  // training images per unit: fixed, so results never depend on threads
+constexpr double kSkipNats = 708.0;  // shift-0 pushes: fp64 exp underflows below this (online_softmax.hpp)
+
+std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
+
+// Scratch of one unit: one training image's whitened keys, transposed and padded, its values
+// padded, and one query block's distances and logits.
+struct Scratch {
+  std::vector<double> kw, kT, val, D, l;
+};
+
+// Whitened keys of training image b as L × npad (padding 0) and its values as C × npad.
+void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, Scratch& w) {
+  const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW;
+  whiten_patches(p, p.keys.image(b), w.kw);
+  w.kT.assign(L * npad, 0.0);
+  for (std::size_t n = 0; n < HW; ++n)
+    for (std::size_t e = 0; e < L; ++e) w.kT[e * npad + n] = w.kw[n * L + e];
+  w.val.assign(std::size_t(p.C) * npad, 0.0);
+  for (int c = 0; c < p.C; ++c) std::copy_n(train.image(b) + std::size_t(c) * HW, HW, &w.val[std::size_t(c) * npad]);
+}
+
+}  // namespace
+
+EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, const Images& train,
+                                  const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const cpu::Kernels& K = cpu::kernels();
+  constexpr std::size_t MQ = cpu::kWhitenedQueries;
+  const int C = p.C, k = s.topk;
+  const std::size_t HW = p.HW, L = std::size_t(C) * p.d, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
+  const std::size_t npad = round_up(HW, cpu::kWhitenedLanes), mpad = round_up(HW, MQ);
+
+  EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
+  TopkTable image_topk(k > 0 ? HW : 0, k);
+  std::mutex topk_mutex;
+  std::atomic<long> done{0};
+  std::atomic<bool> cancel{false};
+  std::vector<std::vector<SoftmaxAcc<double>>> partials(nslice);
+  std::vector<double> qw;
+  for (std::size_t img = 0; img < nimg; ++img) {
+    // Whitened query vectors, HW × L, padded with copies of the last pixel's to a whole block.
+    whiten_patches(p, build_query(p, s, B, y.image(img)).q.data(), qw);
+    qw.resize(mpad * L);
+    for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[(HW - 1) * L], L, &qw[m * L]);
+    parallel_for(
+        nslice, resolve_threads(s.threads),
+        [&](std::size_t sl) {
+          std::vector<SoftmaxAcc<double>>& st = partials[sl];
+          st.resize(HW);
+          for (auto& a : st) softmax_init(a);
+          TopkTable slice_topk(k > 0 ? HW : 0, k);
+          Scratch w;
+          w.D.resize(MQ * npad);
+          w.l.resize(npad);
+          for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
+            if (cancel) return;
+            load_keys(p, train, b, npad, w);
+            if (!p.all_shifts) {  // l-mmse: key position n = m only
+              for (std::size_t m = 0; m < HW; ++m) {
+                double D = 0;
+                for (std::size_t e = 0; e < L; ++e) {
+                  const double d = qw[m * L + e] - w.kw[m * L + e];
+                  D += d * d;
+                }
+                const double l = -D * p.inv_two_sigma2;
+                double x[kMaxChannels];
+                for (int c = 0; c < C; ++c) x[c] = w.val[std::size_t(c) * npad + m];
+                softmax_push(st[m], l, x, C, kSkipNats);
+                if (k > 0) slice_topk.push(m, TopkEntry{l, train_ids[b], std::int64_t(m)});
+              }
+              ++done;
+              continue;
+            }
+            for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
+              K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), npad, &qw[m0 * L], w.kT.data(), w.D.data()});
+              for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
+                const double* D = &w.D[i * npad];
+                for (std::size_t n = 0; n < HW; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
+                for (std::size_t n = HW; n < npad; ++n) w.l[n] = -INFINITY;
+                K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), npad, w.val.data(), C});
+                if (k > 0) {
+                  const double floor = slice_topk.floor(m0 + i);
+                  for (std::size_t n = 0; n < HW; ++n)
+                    if (w.l[n] >= floor) slice_topk.push(m0 + i, TopkEntry{w.l[n], train_ids[b], std::int64_t(n)});
+                }
+              }
+            }
+            ++done;
+          }
+          if (k > 0) {
+            std::lock_guard<std::mutex> lock(topk_mutex);
+            image_topk.merge_from(slice_topk);
+          }
+        },
+        [&] {
+          if (s.progress && !s.progress(double(done), double(nimg * train.n))) {
+            cancel = true;
+            throw Cancelled("cancelled by the progress callback");
+          }
+        });
+    for (std::size_t m = 0; m < HW; ++m) {
+      SoftmaxAcc<double> a;
+      softmax_init(a);
+      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, partials[sl][m], C);  // slice order
+      int n = 0;
+      const TopkEntry* h = k > 0 ? image_topk.sorted(m, &n) : nullptr;
+      write_pixel(out, s, img, m, a, h, n);
+    }
+    image_topk.clear();
+  }
+  if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
+  out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace lemmse

@@ -1,0 +1,154 @@
+// The CPU engine of the whitened metric (inverse-filter pre-inverse) against the fp64 reference and
+// the explicit Gaussian log-likelihood: the accuracy bar of DESIGN.md §5 on random and real images,
+// top-k, equivariance, determinism across thread counts, rejection of a singular covariance.
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "engine/accuracy_bar.hpp"
+#include "engine/problem.hpp"
+#include "lemmse/datasets.hpp"
+#include "lemmse/errors.hpp"
+#include "lemmse/metrics.hpp"
+#include "support/skip.hpp"
+
+using namespace lemmse;
+using namespace lemmse_test;
+
+namespace {
+EstimatorOutputs run_cpu(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B,
+                         const Images& y) {
+  EstimatorOutputs out = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+  REQUIRE(out.backend == Backend::cpu);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("whitened CPU engine meets the accuracy bar on random images", "[engine][cpu][whitened]") {
+  const ImageShape shape{3, 9, 10};
+  Images train = random_images(20, shape, 501), clean = random_images(2, shape, 502);  // two slices, the second partial
+  for (Compat cm : {Compat::consistent, Compat::reference})
+    for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse})
+      for (int P : {3, 5})
+        for (double sigma : {0.001, 0.01, 0.1, 1.0})
+          check_bar(run_cpu, train, clean, "blur-gaussian:1", PreinverseKind::inverse, cm, e, P, sigma, Data::random);
+}
+
+TEST_CASE("whitened CPU engine meets the accuracy bar on real images (P = 3 … 11)", "[engine][cpu][whitened][real]") {
+  const auto sets = real_sets(24, 6);
+  if (sets.empty()) LEMMSE_SKIP("neither dataset-fashion-mnist nor LEMMSE_DATA_DIR is available");
+  for (const auto& [train, clean] : sets)
+    for (int P : {3, 5, 7, 11})
+      for (double sigma : {0.001, 0.01, 0.1, 0.5}) {
+        if (P == 11 && train.shape.c == 3 && sigma != 0.01) continue;  // the reference's cost, not the engine's
+        check_bar(run_cpu, train, clean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, P, sigma);
+      }
+}
+
+TEST_CASE("whitened CPU engine equals the explicit Gaussian log-likelihood on tiny images", "[engine][cpu][whitened]") {
+  // The naive oracle solves S z = d for every pair (−½ dᵀ S⁻¹ d / σ²), with S built from the dense
+  // matrix of B: no Cholesky, no whitening, no windows.
+  const ImageShape shape{2, 6, 7};
+  Images train = random_images(5, shape, 511), clean = random_images(1, shape, 512);
+  for (int P : {3, 5})
+    for (double sigma : {0.05, 0.5}) {
+      ForwardOperator A = make_forward_operator("blur-gaussian:0.7", shape, Compat::consistent);
+      PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+      Images y = make_measurements(clean, A, sigma, 3);
+      EstimatorSettings s = settings(EstimatorKind::lemmse, P, sigma);
+      EstimatorOutputs got = run_cpu(s, train, A, B, y);
+      NaiveResult n = naive_estimate(EstimatorKind::lemmse, P, sigma, Compat::consistent, train, A, B, y.image(0));
+      INFO("P=" << P << " σ=" << sigma);
+      // The engine's weights are float32 exponentials (≤ 4 ulp): ~1e-7 relative, as in the window engine.
+      CHECK(max_abs_diff(got.estimate.data.data(), n.estimate.data(), n.estimate.size()) < 1e-6);
+      for (std::size_t m = 0; m < n.log_density.size(); ++m) REQUIRE(got.log_density[m] == Approx(n.log_density[m]).margin(1e-6));
+    }
+}
+
+TEST_CASE("whitened CPU engine top-k: the reference's keys, logits and weights", "[engine][cpu][whitened][topk]") {
+  const ImageShape shape{2, 8, 9};
+  Images train = random_images(37, shape, 521), clean = random_images(2, shape, 522);  // 3 slices, the last partial
+  for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse}) {
+    ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+    PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+    Images y = make_measurements(clean, A, 0.2, 4);
+    EstimatorSettings s = settings(e, 3, 0.2);
+    s.topk = 6;
+    s.threads = 2;
+    std::vector<std::int64_t> ids(train.n);
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t(2000 + 7 * i);  // labels pass through
+    EstimatorOutputs ref = run_estimator(s, Backend::reference, train, ids, A, B, y);
+    EstimatorOutputs cpu = run_estimator(s, Backend::cpu, train, ids, A, B, y);
+    REQUIRE(cpu.backend == Backend::cpu);
+    REQUIRE(cpu.topk_image.size() == ref.topk_image.size());
+    INFO(to_string(e));
+    const std::size_t HW = shape.pixels();
+    for (std::size_t img = 0; img < y.n; ++img)
+      for (std::size_t m = 0; m < HW; ++m)
+        for (int i = 0; i < s.topk; ++i) {
+          const std::size_t o = (img * std::size_t(s.topk) + std::size_t(i)) * HW + m;
+          const double l = ref.topk_log_weight[o], tol = 1e-10 * (1 + std::fabs(l));  // both fp64
+          if (std::isinf(l)) {
+            CHECK(cpu.topk_image[o] == -1);
+            continue;
+          }
+          REQUIRE(cpu.topk_log_weight[o] == Approx(l).margin(tol));
+          REQUIRE(cpu.topk_weight[o] == Approx(ref.topk_weight[o]).epsilon(1e-6).margin(1e-12));
+          const bool tied_above = i > 0 && ref.topk_log_weight[o - HW] - l < 4 * tol;
+          const bool tied_below = i + 1 < s.topk && l - ref.topk_log_weight[o + HW] < 4 * tol;
+          if (!tied_above && !tied_below) {
+            REQUIRE(cpu.topk_image[o] == ref.topk_image[o]);
+            REQUIRE(cpu.topk_position[o] == ref.topk_position[o]);
+          }
+        }
+  }
+}
+
+TEST_CASE("whitened CPU engine: shifting the measurement shifts the estimate", "[engine][cpu][whitened][equivariance]") {
+  const ImageShape shape{1, 8, 10};
+  Images train = random_images(12, shape, 531), clean = random_images(1, shape, 532);
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.1, 5);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
+  const Images a = shifted(run_cpu(s, train, A, B, y).estimate, 3, 7);
+  const Images b = run_cpu(s, train, A, B, shifted(y, 3, 7)).estimate;
+  CHECK(max_abs_diff(a.data.data(), b.data.data(), a.data.size()) < 1e-12);
+}
+
+TEST_CASE("whitened CPU engine results are bit-identical for any thread count", "[engine][cpu][whitened][determinism]") {
+  const ImageShape shape{3, 7, 7};
+  Images train = random_images(40, shape, 541), clean = random_images(2, shape, 542);
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.1, 1);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  s.topk = 4;
+  s.threads = 1;
+  EstimatorOutputs a = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+  for (int t : {2, 5}) {
+    s.threads = t;
+    EstimatorOutputs b = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+    CHECK(std::memcmp(a.estimate.data.data(), b.estimate.data.data(), a.estimate.data.size() * 8) == 0);
+    CHECK(std::memcmp(a.effective_count.data(), b.effective_count.data(), a.effective_count.size() * 8) == 0);
+    CHECK(a.topk_position == b.topk_position);
+  }
+}
+
+TEST_CASE("whitened metric: a singular patch covariance is rejected with a clear message", "[engine][whitened][errors]") {
+  // A pre-inverse whose noise autocorrelation is constant makes S = 11ᵀ (rank one): no whitening exists.
+  const ImageShape shape{1, 6, 6};
+  Images train = random_images(3, shape, 551), clean = random_images(1, shape, 552);
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  std::fill(B.noise_autocorr.begin(), B.noise_autocorr.end(), 1.0);
+  Images y = make_measurements(clean, A, 0.1, 2);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  for (Backend b : {Backend::cpu, Backend::reference, Backend::automatic}) {
+    try {
+      run_estimator(s, b, train, iota_ids(train.n), A, B, y);
+      FAIL("a singular covariance was accepted");
+    } catch (const NumericalError& e) {
+      CHECK(std::string(e.what()).find("not positive definite") != std::string::npos);
+    }
+  }
+}
