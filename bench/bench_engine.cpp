@@ -106,6 +106,12 @@ int main(int argc, char** argv) {
           const std::vector<std::size_t> shp{y.n, std::size_t(y.shape.c), std::size_t(y.shape.h), std::size_t(y.shape.w)};
           write_npy_f64(tag + "_y.npy", shp, y.data);
           write_npy_f64(tag + "_estimate.npy", shp, fast.estimate.data);
+          if (B.kind == PreinverseKind::inverse) {  // what a whitened baseline needs: v = B y, keys B A x, R
+            write_npy_f64(tag + "_v.npy", shp, B.apply(y).data);
+            const Images keys = B.apply(A.apply(data.train));
+            write_npy_f64(tag + "_keys.npy", {keys.n, std::size_t(keys.shape.c), std::size_t(keys.shape.h), std::size_t(keys.shape.w)}, keys.data);
+            write_npy_f64(tag + "_autocorr.npy", {std::size_t(y.shape.h), std::size_t(y.shape.w)}, B.noise_autocorr);
+          }
         }
         double acc = NAN, ref_s = NAN;
         if (!no_reference) {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # One prepared check for a lent GPU machine (H100/H200), in one call: build for sm_90, the whole
 # test suite (GPU tests included), compute-sanitizer (memcheck, racecheck, initcheck) over the
-# small "[sanitize]" GPU tests, the benchmark rows of issue 3 (CUDA engine; CPU engine on the same
-# machine; the PyTorch baseline in the same call), a short table printed last, and under $OUT:
+# small "[sanitize]" GPU tests, the benchmark rows of issues 3 and 4 (CUDA window and whitened
+# engines; CPU engines on the same machine; the PyTorch baselines in the same call), a short table printed last, and under $OUT:
 # gpu_check.json (status), bench.json (every row), logs.tar.gz (every log).
 # Preparation here (the GPU machine has no packages to install and no ../shared):
 #   scripts/bundle-deps.sh                       # Debian build deps → .deps (ignored)
 #   mkdir -p .data/cifar-10 && cp ../shared/data/cifar-10/*.gz .data/cifar-10/   # (ignored)
 #   device run: command "GPU_CHECK_COMMIT=<hash> bash bench/gpu_check.sh", carry [".deps", ".data"],
-#   timeout_s 420 (about 215 s on an H200). Name the commit: the device copy's .git can be stale.
+#   timeout_s 540 (about 215 s on an H200 before the whitened rows). Name the commit: the device copy's .git can be stale.
 # Set GPU_CHECK_QUICK=1 to leave out the sanitizers and the 50,000-image rows.
 set -u
 cd "$(dirname "$0")/.."
@@ -52,13 +52,20 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
     run_bench cuda_cifar300_accuracy "${C10[@]}" --train-count 300 --backend cuda --patch 3,5,7,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1
     # the paper's default: 10,000 training images, one query image
     run_bench cuda_cifar10k "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11,17 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
-    LEMMSE_TILE_SHIFTS=1 run_bench cuda_cifar10k_ts1 "${C10[@]}" --train-count 10000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
-    LEMMSE_TILE_SHIFTS=2 run_bench cuda_cifar10k_ts2 "${C10[@]}" --train-count 10000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
+    # issue 4: the whitened (inverse-filter) engine — accuracy against the fp64 reference, then the
+    # paper's default set at P = 5, 7, 11 next to PyTorch (same call, same card)
+    WH=(--problem blur-gaussian:1 --preinverse inverse)
+    run_bench cuda_whitened_cifar100_accuracy "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 3,5,7,11 --sigma 0.001,0.01,0.1,1 --repeat 1
+    run_bench cuda_whitened_cifar10k "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5,7,11 --sigma 0.1 --repeat 3 --no-reference --dump-dir "$W/dumpw"
+    run_bench cpu_whitened_cifar200 "${C10[@]}" "${WH[@]}" --train-count 200 --backend cpu --patch 5,11 --sigma 0.1 --repeat 1 --no-reference
     run_bench cpu_cifar1k "${C10[@]}" --train-count 1000 --backend cpu --patch 5 --sigma 0.1 --repeat 1 --no-reference
     if python3 -c "import torch" 2> /dev/null; then
       timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
         --patch 5 5 11 --sigma 0.1 0.01 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1 && torch_st=ok || torch_st=fail
       stamp "torch $torch_st"
+      timeout 150 python3 bench/torch_baseline.py --whitened --dump-dir "$W/dumpw" --rows le-mmse_P5_s0.100000 le-mmse_P7_s0.100000 le-mmse_P11_s0.100000 \
+        --patch 5 7 11 --sigma 0.1 0.1 0.1 --json "$W/bench/torch_whitened_cifar10k.json" > "$L/torch_whitened.log" 2>&1 || torch_st=fail
+      stamp "torch whitened $torch_st"
     fi
   fi
   run_bench cuda_fmnist_builtin --builtin gray28 --train-count 60000 --backend cuda --patch 5 --sigma 0.2 --repeat 3 --no-reference
@@ -99,6 +106,7 @@ grep -E "ERROR SUMMARY|Race reported" "$L"/sanitizer_*.log 2>/dev/null
 echo "---- benchmarks ($gpu) ----"
 for f in "$L"/bench_*.log; do [ -f "$f" ] && { echo "# $(basename "$f" .log)"; grep -v "^\[" "$f" | tail -25; }; done
 [ -f "$L/torch.log" ] && cat "$L/torch.log"
+[ -f "$L/torch_whitened.log" ] && cat "$L/torch_whitened.log"
 echo "---- gpu_check ($gpu) ----"
 printf '%-22s %s\n' build "$status_build" tests "$status_tests ($summary)" memcheck "$mem" racecheck "$race" initcheck "$init" \
   bench "$bench" torch "$torch_st" seconds "$((t1 - t0))"

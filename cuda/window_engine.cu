@@ -9,8 +9,11 @@
 #include <cstdlib>
 
 #include "cuda/cuda_check.cuh"
+#include "cuda/device_memory.cuh"
 #include "cuda/window_tile_launch.hpp"
 #include "engine/cuda_engine.hpp"
+#include "engine/whitened_cuda.hpp"
+#include "engine/whitened_setup.hpp"
 #include "engine/window_tile_setup.hpp"
 #include "lemmse/device.hpp"
 #include "util/format.hpp"
@@ -26,42 +29,6 @@ __global__ void window_merge_kernel(WindowTileArgs a, TileOutputs o, long long n
   if (i >= nimg * a.HW) return;
   if (!tile_merge_pixel(a, o, i / a.HW, int(i % a.HW))) atomicMin(first_empty, (unsigned long long)i);
 }
-
-// One device allocation, freed on every path.
-template <class T>
-struct DeviceArray {
-  T* p = nullptr;
-  std::size_t n = 0;
-  explicit DeviceArray(std::size_t count) : n(count) {
-    if (n) LEMMSE_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-  }
-  DeviceArray(const std::vector<T>& host, cudaStream_t s) : DeviceArray(host.size()) {
-    if (n) LEMMSE_CUDA_CHECK(cudaMemcpyAsync(p, host.data(), n * sizeof(T), cudaMemcpyHostToDevice, s));
-  }
-  ~DeviceArray() {
-    if (p) cudaFree(p);
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() const { return n ? p : nullptr; }
-};
-
-struct Stream {
-  cudaStream_t s = nullptr;
-  Stream() { LEMMSE_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
-  ~Stream() { cudaStreamDestroy(s); }
-};
-struct Event {
-  cudaEvent_t e = nullptr;
-  Event() { LEMMSE_CUDA_CHECK(cudaEventCreate(&e)); }
-  ~Event() { cudaEventDestroy(e); }
-};
-// NVTX range for Nsight Systems timelines.
-struct NvtxRange {
-  explicit NvtxRange(const char* name) { nvtxRangePushA(name); }
-  ~NvtxRange() { nvtxRangePop(); }
-};
-
 
 // Shared memory a block may use on the current device (opt-in limit).
 std::size_t device_shared_limit() {
@@ -92,6 +59,7 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     if (why) *why = "no CUDA device is available here (" + cuda_device_summary() + ")";
     return false;
   }
+  if (p.metric == Metric::whitened) return whitened_cuda_covers(s, p, why);
   if (!window_tile_supports(s, p, why)) return false;
   const std::size_t need = tile_shared_bytes(tile_args(p), 1), have = device_shared_limit();
   if (need > have) {
@@ -103,6 +71,7 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
 
 EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
                                  const Images& y) {
+  if (p.metric == Metric::whitened) return run_whitened_cuda(s, p, train, B, y);
   const auto t0 = std::chrono::steady_clock::now();
   NvtxRange whole("lemmse window engine");
   std::string why;

@@ -1,6 +1,7 @@
 // The CUDA window engine (cuda/window_engine.cu; cuda/window_engine_stub.cpp without CUDA): the
 // tiled kernels of kernels/window_tile.hpp over the plain and weighted metrics (B = identity,
-// mask, ε-mask), every estimator, with log-density, variance and effective count.
+// mask, ε-mask), every estimator, with log-density, variance and effective count; the whitened
+// metric (inverse filter, LE-MMSE) goes to cuda/whitened_engine.cu.
 #pragma once
 #include <string>
 

@@ -1,7 +1,7 @@
 // The CUDA engine on a device (skipped, and reported as skipped, without one): the accuracy bar
 // of DESIGN.md §5 against the fp64 reference for every estimator and diagonal pre-inverse, on
 // random and real images; agreement with the host emulation of its blocks; determinism;
-// cancellation; refusals. "[gpu][sanitize]" cases are small enough for compute-sanitizer.
+// cancellation; refusals; the whitened (inverse-filter) engine likewise. "[gpu][sanitize]" cases are small enough for compute-sanitizer.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -130,7 +130,11 @@ TEST_CASE("CUDA engine refuses what it does not cover, with the reason", "[gpu]"
   REQUIRE_DEVICE();
   Case c = make_case(ImageShape{1, 8, 8}, 4, 1, "blur-gaussian:1", PreinverseKind::inverse, 0.1, 451);
   EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
-  CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("whitened"));
+  s.topk = 3;  // the whitened metric is served (le-mmse), but not its top-k
+  CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("top-k"));
+  s = settings(EstimatorKind::lmmse, 3, 0.1);
+  CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("le-mmse only"));
+  s = settings(EstimatorKind::lemmse, 3, 0.1);
   Case big = make_case(ImageShape{1, 80, 80}, 2, 1, "denoise", PreinverseKind::identity, 0.1, 452);
   CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, big.train, iota_ids(2), big.A, big.B, big.y), Catch::Contains("pixels"));
 }
@@ -149,4 +153,46 @@ TEST_CASE("CUDA engine: 1, 2 or 4 shifts per barrier round give the same bits", 
     CHECK(std::memcmp(outs[0].estimate.data.data(), outs[i].estimate.data.data(), outs[0].estimate.data.size() * 8) == 0);
     CHECK(std::memcmp(outs[0].log_density.data(), outs[i].log_density.data(), outs[0].log_density.size() * 8) == 0);
   }
+}
+
+TEST_CASE("CUDA whitened engine meets the accuracy bar on random images", "[gpu][whitened]") {
+  REQUIRE_DEVICE();
+  const ImageShape shape{3, 9, 10};
+  Images train = random_images(20, shape, 701), clean = random_images(2, shape, 702);
+  for (Compat cm : {Compat::consistent, Compat::reference})
+    for (int P : {3, 5})
+      for (double sigma : {0.001, 0.01, 0.1, 1.0})
+        check_bar(run_cuda, train, clean, "blur-gaussian:1", PreinverseKind::inverse, cm, EstimatorKind::lemmse, P, sigma, Data::random);
+}
+
+TEST_CASE("CUDA whitened engine meets the accuracy bar on real images (P = 3 … 11)", "[gpu][whitened][real]") {
+  REQUIRE_DEVICE();
+  const auto sets = real_sets(40, 12);
+  if (sets.empty()) LEMMSE_SKIP("neither dataset-fashion-mnist nor LEMMSE_DATA_DIR is available");
+  for (const auto& [train, clean] : sets)
+    for (int P : {3, 5, 7, 11})
+      for (double sigma : {0.001, 0.01, 0.2})
+        check_bar(run_cuda, train, clean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, P, sigma);
+}
+
+TEST_CASE("CUDA whitened engine: same bits run to run and across query batches; progress", "[gpu][whitened][sanitize]") {
+  REQUIRE_DEVICE();
+  Case c = make_case(ImageShape{2, 9, 8}, 37, 3, "blur-gaussian:1", PreinverseKind::inverse, 0.1, 711);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  EstimatorOutputs a = run_cuda(s, c.train, c.A, c.B, c.y), b = run_cuda(s, c.train, c.A, c.B, c.y);
+  CHECK(std::memcmp(a.estimate.data.data(), b.estimate.data.data(), a.estimate.data.size() * 8) == 0);
+  CHECK(std::memcmp(a.effective_count.data(), b.effective_count.data(), a.effective_count.size() * 8) == 0);
+  Images y1(1, c.y.shape);
+  std::memcpy(y1.image(0), c.y.image(2), c.y.shape.size() * 8);
+  EstimatorOutputs one = run_cuda(s, c.train, c.A, c.B, y1);
+  CHECK(std::memcmp(one.estimate.image(0), a.estimate.image(2), c.y.shape.size() * 8) == 0);
+  double last = 0;
+  s.progress = [&](double done, double) {
+    last = done;
+    return true;
+  };
+  run_cuda(s, c.train, c.A, c.B, c.y);
+  CHECK(last == 3 * 37);
+  s.progress = [](double, double) { return false; };
+  CHECK_THROWS_AS(run_cuda(s, c.train, c.A, c.B, c.y), Cancelled);
 }

@@ -34,11 +34,11 @@ TEST_CASE("whitened CPU engine meets the accuracy bar on random images", "[engin
 }
 
 TEST_CASE("whitened CPU engine meets the accuracy bar on real images (P = 3 … 11)", "[engine][cpu][whitened][real]") {
-  const auto sets = real_sets(24, 6);
+  const auto sets = real_sets(16, 4);
   if (sets.empty()) LEMMSE_SKIP("neither dataset-fashion-mnist nor LEMMSE_DATA_DIR is available");
   for (const auto& [train, clean] : sets)
-    for (int P : {3, 5, 7, 11})
-      for (double sigma : {0.001, 0.01, 0.1, 0.5}) {
+    for (int P : {3, 5, 11})
+      for (double sigma : {0.001, 0.01, 0.5}) {
         if (P == 11 && train.shape.c == 3 && sigma != 0.01) continue;  // the reference's cost, not the engine's
         check_bar(run_cpu, train, clean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, P, sigma);
       }

@@ -1,0 +1,230 @@
+// The CUDA whitened engine (inverse-filter pre-inverse, DESIGN.md §3): LE-MMSE with the Mahalanobis
+// distance ‖G⁻¹(q − k)‖², as direct fp64 differences of whitened vectors with the online softmax
+// fused in (the pair matrix is never stored). Training images go through in chunks: their keys
+// (B A x_b, fp64) are whitened on the device into an element-major buffer, then one tile kernel
+// per chunk evaluates (64 query vectors × one slice of 16 training images) per block. Arithmetic:
+// kernels/whitened_tile.hpp (emulated on the host by tests/kernels/test_whitened_tile.cpp).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "cuda/device_memory.cuh"
+#include "engine/pixel_outputs.hpp"
+#include "engine/whitened_cuda.hpp"
+#include "engine/whitened_setup.hpp"
+#include "kernels/whitened_tile.hpp"
+#include "util/format.hpp"
+
+namespace lemmse {
+namespace {
+
+struct WtArgs {
+  const double* qT;     // L × nq whitened queries
+  long long nq;
+  const double* kT;     // L × ncols whitened keys of the chunk
+  long long ncols;      // keys in the chunk (its images × HW)
+  const double* vals;   // values of the chunk's images, C × HW each
+  int L, HW;
+  double inv_two_sigma2;
+  SoftmaxAcc<double>* partial;  // [slice][nq]
+};
+
+__global__ void whiten_keys_kernel(const double* keys, long long nb, int C, int H, int W, int P, int du0, int dv0,
+                                   const double* ginv, int d, double* kT) {
+  const long long HW = (long long)H * W, ncols = nb * HW;
+  const long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= ncols * C) return;
+  const int c = int(idx / ncols);
+  const long long col = idx % ncols, b = col / HW;
+  const int n = int(col % HW);
+  const double* img = keys + b * C * HW;
+  for (int r = 0; r < d; ++r)
+    kT[((long long)c * d + r) * ncols + col] = wt_whiten_element(img, H, W, P, du0, dv0, ginv, d, c, n / W, n % W, r);
+}
+
+template <int C>
+__device__ void shfl_merge(SoftmaxAcc<double>& a, int off) {
+  SoftmaxAcc<double> b;
+  softmax_init(b);
+  b.mx = __shfl_down_sync(0xffffffffu, a.mx, off, 16);
+  b.s = __shfl_down_sync(0xffffffffu, a.s, off, 16);
+  b.s2 = __shfl_down_sync(0xffffffffu, a.s2, off, 16);
+  LEMMSE_UNROLL
+  for (int c = 0; c < C; ++c) {
+    b.pivot[c] = __shfl_down_sync(0xffffffffu, a.pivot[c], off, 16);
+    b.a1[c] = __shfl_down_sync(0xffffffffu, a.a1[c], off, 16);
+    b.a2[c] = __shfl_down_sync(0xffffffffu, a.a2[c], off, 16);
+  }
+  softmax_merge(a, b, C);
+}
+
+template <int C>
+__global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, int slice0) {
+  __shared__ double Qs[kWtTileE][kWtTileQ];
+  __shared__ double Ks[kWtTileE][kWtTileK];
+  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const long long q0 = (long long)blockIdx.x * kWtTileQ;
+  const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
+  const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
+  SoftmaxAcc<double> acc[kWtPerThread];
+  LEMMSE_UNROLL
+  for (int i = 0; i < kWtPerThread; ++i) softmax_init(acc[i]);
+  for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK) {
+    double d[kWtPerThread][kWtPerThread];
+    LEMMSE_UNROLL
+    for (int i = 0; i < kWtPerThread; ++i)
+      LEMMSE_UNROLL
+      for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
+    for (int e0 = 0; e0 < a.L; e0 += kWtTileE) {
+      for (int t = tid; t < kWtTileE * kWtTileQ; t += kWtThreads) {
+        const int e = t / kWtTileQ, col = t % kWtTileQ;
+        const bool in_e = e0 + e < a.L;
+        Qs[e][col] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
+        Ks[e][col] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+      }
+      __syncthreads();
+      LEMMSE_UNROLL
+      for (int e = 0; e < kWtTileE; ++e) {
+        double qv[kWtPerThread], kv[kWtPerThread];
+        LEMMSE_UNROLL
+        for (int i = 0; i < kWtPerThread; ++i) {
+          qv[i] = Qs[e][ty + 16 * i];
+          kv[i] = Ks[e][tx + 16 * i];
+        }
+        LEMMSE_UNROLL
+        for (int i = 0; i < kWtPerThread; ++i)
+          LEMMSE_UNROLL
+          for (int j = 0; j < kWtPerThread; ++j) {
+            const double t = qv[i] - kv[j];
+            d[i][j] = fma(t, t, d[i][j]);
+          }
+      }
+      __syncthreads();
+    }
+    LEMMSE_UNROLL
+    for (int j = 0; j < kWtPerThread; ++j) {
+      const long long k = k0 + tx + 16 * j;
+      if (k >= kend) continue;
+      const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+      LEMMSE_UNROLL
+      for (int i = 0; i < kWtPerThread; ++i)
+        if (q0 + ty + 16 * i < a.nq) wt_push<C>(acc[i], -d[i][j] * a.inv_two_sigma2, v, a.HW);
+    }
+  }
+  // The 16 threads of a query row (one half-warp) merge in a fixed tree: lane t takes t + off.
+  LEMMSE_UNROLL
+  for (int i = 0; i < kWtPerThread; ++i) {
+    for (int off = 8; off > 0; off /= 2) shfl_merge<C>(acc[i], off);
+    const long long q = q0 + ty + 16 * i;
+    if (tx == 0 && q < a.nq) a.partial[(long long)(slice0 + blockIdx.y) * a.nq + q] = acc[i];
+  }
+}
+
+__global__ void whitened_merge_kernel(const SoftmaxAcc<double>* partial, long long nq, int nslice, int C, SoftmaxAcc<double>* out) {
+  const long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (q >= nq) return;
+  SoftmaxAcc<double> a;
+  softmax_init(a);
+  for (int sl = 0; sl < nslice; ++sl) softmax_merge(a, partial[(long long)sl * nq + q], C);  // slice order
+  out[q] = a;
+}
+
+void launch_tiles(int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slice0) {
+  switch (C) {
+    case 1: whitened_tile_kernel<1><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 2: whitened_tile_kernel<2><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 3: whitened_tile_kernel<3><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 4: whitened_tile_kernel<4><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+  }
+  LEMMSE_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
+                                   const Images& y) {
+  const auto t0 = std::chrono::steady_clock::now();
+  NvtxRange whole("lemmse whitened engine");
+  std::string why;
+  if (!whitened_cuda_covers(s, p, &why)) throw Unsupported("--backend cuda: " + why);
+  const int C = p.C, d = p.d, L = C * d, HW = int(p.HW);
+  const long long nq = (long long)(y.n * p.HW);
+  std::vector<double> qT, ginv;
+  {
+    NvtxRange r("prepare queries (host)");
+    qT = whitened_queries_t(p, s, B, y);
+    ginv = whitening_inverse(p);
+  }
+  const int nslice = int((train.n + kWtSlice - 1) / kWtSlice);
+
+  // Device memory: keys and values (fp64) and the queries stay resident; whitened keys are formed
+  // per chunk of training images; one fp64 softmax state per (slice, query pixel).
+  std::size_t free_b = 0, total_b = 0;
+  LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  const double img_bytes = double(C) * HW * 8.0;
+  const double resident = 2.0 * double(train.n) * img_bytes + double(qT.size() + ginv.size()) * 8.0 +
+                          double(nslice + 1) * double(nq) * sizeof(SoftmaxAcc<double>);
+  const double per_image_kw = double(L) * HW * 8.0;
+  const double chunk_budget = std::min(4.0 * 1073741824.0, 0.8 * double(free_b) - resident);
+  if (chunk_budget < kWtSlice * per_image_kw)
+    throw ResourceError("the CUDA whitened engine needs about " + gib(resident + kWtSlice * per_image_kw) +
+                        " of device memory but " + gib(double(free_b)) +
+                        " is free (reduce --train-count or --test-count, or use --backend cpu)");
+  const std::size_t chunk = std::min<std::size_t>(
+      std::size_t(nslice) * kWtSlice, std::size_t(chunk_budget / (kWtSlice * per_image_kw)) * kWtSlice);
+
+  Stream stream;
+  const cudaStream_t st = stream.s;
+  nvtxRangePushA("upload");
+  DeviceArray<double> d_keys(p.keys.data, st), d_vals(train.data, st), d_qT(qT, st), d_ginv(ginv, st);
+  DeviceArray<double> d_kT(std::size_t(L) * chunk * HW);
+  DeviceArray<SoftmaxAcc<double>> d_partial{std::size_t(nslice) * std::size_t(nq)}, d_merged{std::size_t(nq)};
+  nvtxRangePop();
+
+  Event start, stop;
+  LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
+  const int P = p.win_w();
+  for (std::size_t b0 = 0; b0 < train.n; b0 += chunk) {
+    const std::size_t nb = std::min(chunk, train.n - b0);
+    const long long ncols = (long long)(nb * p.HW);
+    {
+      NvtxRange r("whiten keys");
+      const long long threads = ncols * C;
+      whiten_keys_kernel<<<unsigned((threads + 255) / 256), 256, 0, st>>>(d_keys.get() + b0 * C * HW, (long long)nb, C, p.H, p.W,
+                                                                           P, p.du0, p.dv0, d_ginv.get(), d, d_kT.get());
+      LEMMSE_CUDA_CHECK(cudaGetLastError());
+    }
+    {
+      NvtxRange r("whitened tiles");
+      const WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, L, HW, p.inv_two_sigma2, d_partial.get()};
+      const int ns = int((nb + kWtSlice - 1) / kWtSlice);
+      launch_tiles(C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(ns)), st, a, int(b0 / kWtSlice));
+    }
+    if (s.progress) {
+      LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+      if (!s.progress(double(y.n) * double(b0 + nb), double(y.n) * double(train.n))) throw Cancelled("cancelled by the progress callback");
+    }
+  }
+  {
+    NvtxRange r("merge slices");
+    whitened_merge_kernel<<<unsigned((nq + 255) / 256), 256, 0, st>>>(d_partial.get(), nq, nslice, C, d_merged.get());
+    LEMMSE_CUDA_CHECK(cudaGetLastError());
+  }
+  LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
+  std::vector<SoftmaxAcc<double>> merged(static_cast<std::size_t>(nq));
+  LEMMSE_CUDA_CHECK(cudaMemcpyAsync(merged.data(), d_merged.get(), merged.size() * sizeof(SoftmaxAcc<double>), cudaMemcpyDeviceToHost, st));
+  LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+  float ms = 0;
+  LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
+
+  EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
+  for (std::size_t img = 0; img < y.n; ++img)
+    for (std::size_t m = 0; m < p.HW; ++m) write_pixel(out, s, img, m, merged[img * p.HW + m], nullptr, 0);
+  out.pairs = double(nq) * double(train.n) * double(p.HW);
+  out.device_seconds = 1e-3 * double(ms);
+  if (s.progress) s.progress(double(y.n) * double(train.n), double(y.n) * double(train.n));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace lemmse

@@ -1,0 +1,42 @@
+#include "engine/whitened_setup.hpp"
+
+#include "kernels/online_softmax.hpp"
+
+namespace lemmse {
+
+std::vector<double> whitening_inverse(const Problem& p) {
+  const int d = p.d;
+  std::vector<double> inv(std::size_t(d) * d, 0.0);
+  for (int col = 0; col < d; ++col)  // column col of G⁻¹: solve G z = e_col
+    for (int r = col; r < d; ++r) {
+      double v = r == col ? 1.0 : 0.0;
+      for (int k = col; k < r; ++k) v -= p.chol[std::size_t(r) * d + k] * inv[std::size_t(k) * d + col];
+      inv[std::size_t(r) * d + col] = v / p.chol[std::size_t(r) * d + r];
+    }
+  return inv;
+}
+
+std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y) {
+  const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW, nq = y.n * HW;
+  std::vector<double> qT(L * nq), qw;
+  for (std::size_t img = 0; img < y.n; ++img) {
+    whiten_patches(p, build_query(p, s, B, y.image(img)).q.data(), qw);
+    for (std::size_t m = 0; m < HW; ++m)
+      for (std::size_t e = 0; e < L; ++e) qT[e * nq + img * HW + m] = qw[m * L + e];
+  }
+  return qT;
+}
+
+bool whitened_cuda_covers(const EstimatorSettings& s, const Problem& p, std::string* why) {
+  auto no = [&](const char* m) {
+    if (why) *why = m;
+    return false;
+  };
+  if (p.metric != Metric::whitened) return no("the problem's metric is not whitened");
+  if (s.estimator != EstimatorKind::lemmse) return no("the CUDA whitened engine serves le-mmse only (l-mmse runs on the CPU engine)");
+  if (s.topk > 0) return no("top-k is not in the CUDA engine yet");
+  if (p.C > kMaxChannels) return no("more than 4 channels");
+  return true;
+}
+
+}  // namespace lemmse

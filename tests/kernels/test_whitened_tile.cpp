@@ -1,0 +1,144 @@
+// The CUDA whitened engine's arithmetic without a GPU: a host emulation of its blocks — keys
+// whitened through G⁻¹ (kernels/whitened_tile.hpp wt_whiten_element), each thread's keys in the
+// kernel's order, the per-pair push (wt_push), the half-warp merge tree and the slice merge —
+// against the fp64 reference with the accuracy bar of DESIGN.md §5.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "engine/accuracy_bar.hpp"
+#include "engine/pixel_outputs.hpp"
+#include "engine/problem.hpp"
+#include "engine/whitened_setup.hpp"
+#include "kernels/whitened_tile.hpp"
+
+using namespace lemmse;
+using namespace lemmse_test;
+
+namespace {
+
+// Whitened keys of every training image as the device forms them: L × (N·HW), element-major.
+std::vector<double> whitened_keys_t(const Problem& p, const std::vector<double>& ginv, std::size_t N) {
+  const int d = p.d, L = p.C * d, HW = int(p.HW);
+  const std::size_t ncols = N * p.HW;
+  std::vector<double> kT(std::size_t(L) * ncols);
+  for (std::size_t col = 0; col < ncols; ++col)
+    for (int c = 0; c < p.C; ++c)
+      for (int r = 0; r < d; ++r) {
+        const int n = int(col % p.HW);
+        kT[(std::size_t(c) * d + r) * ncols + col] = wt_whiten_element(p.keys.image(col / p.HW), p.H, p.W, p.win_w(), p.du0, p.dv0,
+                                                                       ginv.data(), d, c, n / p.W, n % p.W, r);
+      }
+  (void)HW;
+  return kT;
+}
+
+template <int C>
+SoftmaxAcc<double> emulate_pixel(const Problem& p, const Images& train, const std::vector<double>& qT, std::size_t nq,
+                                 std::size_t q, const std::vector<double>& kT) {
+  const std::size_t L = std::size_t(C) * p.d, HW = p.HW, ncols = train.n * HW;
+  SoftmaxAcc<double> total;
+  softmax_init(total);
+  for (std::size_t kbeg = 0; kbeg < ncols; kbeg += kWtSlice * HW) {  // one block per slice
+    const std::size_t kend = std::min(ncols, kbeg + kWtSlice * HW);
+    SoftmaxAcc<double> lane[16];
+    for (auto& a : lane) softmax_init(a);
+    for (std::size_t k0 = kbeg; k0 < kend; k0 += kWtTileK)
+      for (int tx = 0; tx < 16; ++tx)
+        for (int j = 0; j < kWtPerThread; ++j) {
+          const std::size_t k = k0 + std::size_t(tx + 16 * j);
+          if (k >= kend) continue;
+          double D = 0;
+          for (std::size_t e = 0; e < L; ++e) {
+            const double t = qT[e * nq + q] - kT[e * ncols + k];
+            D = std::fma(t, t, D);
+          }
+          wt_push<C>(lane[tx], -D * p.inv_two_sigma2, train.image(k / HW) + k % HW, (long long)HW);
+        }
+    for (int off = 8; off > 0; off /= 2)  // the shuffle tree: lane t takes lane t + off
+      for (int t = 0; t < off; ++t) softmax_merge(lane[t], lane[t + off], C);
+    softmax_merge(total, lane[0], C);  // slice order
+  }
+  return total;
+}
+
+EstimatorOutputs run_emulated(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B,
+                              const Images& y) {
+  const Problem p = build_problem(s, train, A, B);
+  REQUIRE(whitened_cuda_covers(s, p, nullptr));
+  const std::vector<double> ginv = whitening_inverse(p), qT = whitened_queries_t(p, s, B, y), kT = whitened_keys_t(p, ginv, train.n);
+  const std::size_t nq = y.n * p.HW;
+  EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
+  for (std::size_t q = 0; q < nq; ++q) {
+    SoftmaxAcc<double> a;
+    switch (p.C) {
+      case 1: a = emulate_pixel<1>(p, train, qT, nq, q, kT); break;
+      case 2: a = emulate_pixel<2>(p, train, qT, nq, q, kT); break;
+      case 3: a = emulate_pixel<3>(p, train, qT, nq, q, kT); break;
+      default: FAIL("unexpected channel count");
+    }
+    write_pixel(out, s, q / p.HW, q % p.HW, a, nullptr, 0);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("whitening through G⁻¹ (device) equals forward substitution (reference)", "[engine][whitened][tile]") {
+  const ImageShape shape{2, 9, 11};
+  Images train = random_images(3, shape, 601);
+  for (int P : {3, 5, 9}) {
+    ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+    PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+    const Problem p = build_problem(settings(EstimatorKind::lemmse, P, 0.1), train, A, B);
+    const std::vector<double> ginv = whitening_inverse(p), kT = whitened_keys_t(p, ginv, train.n);
+    const std::size_t L = std::size_t(p.C) * p.d, ncols = train.n * p.HW;
+    std::vector<double> ref;
+    double worst = 0, scale = 0;
+    for (std::size_t b = 0; b < train.n; ++b) {
+      whiten_patches(p, p.keys.image(b), ref);
+      for (std::size_t n = 0; n < p.HW; ++n)
+        for (std::size_t e = 0; e < L; ++e) {
+          worst = std::max(worst, std::fabs(ref[n * L + e] - kT[e * ncols + b * p.HW + n]));
+          scale = std::max(scale, std::fabs(ref[n * L + e]));
+        }
+    }
+    INFO("P=" << P << " max |whitened| " << scale);
+    CHECK(worst <= 1e-10 * scale);
+  }
+}
+
+TEST_CASE("emulated CUDA whitened engine meets the accuracy bar on random images", "[engine][whitened][tile]") {
+  const ImageShape shape{3, 9, 10};  // 90 pixels: a full and a partial 64-vector tile
+  Images train = random_images(20, shape, 611), clean = random_images(2, shape, 612);  // two slices, the second partial
+  for (Compat cm : {Compat::consistent, Compat::reference})
+    for (int P : {3, 5})
+      for (double sigma : {0.001, 0.01, 0.1, 1.0})
+        check_bar(run_emulated, train, clean, "blur-gaussian:1", PreinverseKind::inverse, cm, EstimatorKind::lemmse, P, sigma, Data::random);
+}
+
+TEST_CASE("emulated CUDA whitened engine meets the accuracy bar on real images", "[engine][whitened][tile][real]") {
+  const auto sets = real_sets(17, 2);  // 17: a second, partial slice
+  if (sets.empty()) LEMMSE_SKIP("neither dataset-fashion-mnist nor LEMMSE_DATA_DIR is available");
+  for (const auto& [train, clean] : sets)
+    for (int P : {3, 5})
+      for (double sigma : {0.001, 0.05})
+        check_bar(run_emulated, train, clean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, P, sigma);
+}
+
+TEST_CASE("CUDA whitened engine coverage: le-mmse without top-k", "[engine][whitened][tile]") {
+  const ImageShape shape{1, 8, 8};
+  Images train = random_images(2, shape, 621);
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  std::string why;
+  CHECK(whitened_cuda_covers(s, build_problem(s, train, A, B), &why));
+  s.topk = 2;
+  CHECK_FALSE(whitened_cuda_covers(s, build_problem(s, train, A, B), &why));
+  CHECK(why.find("top-k") != std::string::npos);
+  s = settings(EstimatorKind::lmmse, 3, 0.1);
+  CHECK_FALSE(whitened_cuda_covers(s, build_problem(s, train, A, B), &why));
+  PreInverse I = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  s = settings(EstimatorKind::lemmse, 3, 0.1);
+  CHECK_FALSE(whitened_cuda_covers(s, build_problem(s, train, A, I), &why));
+}
