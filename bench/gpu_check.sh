@@ -9,7 +9,8 @@
 #   mkdir -p .data/cifar-10 && cp ../shared/data/cifar-10/*.gz .data/cifar-10/   # (ignored)
 #   device run: command "GPU_CHECK_COMMIT=<hash> bash bench/gpu_check.sh", carry [".deps", ".data"],
 #   timeout_s 540 (about 215 s on an H200 before the whitened rows). Name the commit: the device copy's .git can be stale.
-# Set GPU_CHECK_QUICK=1 to leave out the sanitizers and the 50,000-image rows.
+# Set GPU_CHECK_QUICK=1 to leave out the sanitizers and the 50,000-image rows;
+# GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only).
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -28,7 +29,7 @@ export PATH="/usr/local/cuda/bin:$PATH"
 B=build-gpu
 L="$W/logs"
 t0=$(date +%s)
-status_build=fail; status_tests=fail; mem=skipped; race=skipped; init=skipped; bench=skipped; torch_st=skipped
+status_build=fail; status_tests=fail; wt_dot=skipped; wt_mma=skipped; mem=skipped; race=skipped; init=skipped; bench=skipped; torch_st=skipped
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader > "$L/gpu.txt" 2>&1 || true
 gpu=$(head -1 "$L/gpu.txt" 2>/dev/null | tr -d '"')
 stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
@@ -39,6 +40,12 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
   "$B/lemmse" info > "$L/info.txt" 2>&1
   (cd "$B" && timeout 300 ctest -j 8 --timeout 150 --output-on-failure --output-junit "$L/ctest.xml" > "$L/ctest.log" 2>&1) && status_tests=ok
   stamp "tests $status_tests"
+  # the whitened engine's other kernels (LEMMSE_WHITENED_KERNEL), same GPU tests
+  for v in dot mma; do
+    if LEMMSE_WHITENED_KERNEL=$v timeout 200 "$B/tests/lemmse_tests" "[gpu][whitened]" > "$L/tests_whitened_$v.log" 2>&1
+    then eval "wt_$v=ok"; else eval "wt_$v=fail"; status_tests=fail; fi
+    stamp "whitened $v tests $(eval echo \$wt_$v)"
+  done
   # Benchmarks: each row's median of --repeat runs; "kernel ms" from CUDA events.
   bench=ok
   run_bench() {  # name, then lemmse_bench arguments
@@ -48,19 +55,23 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
   }
   if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
     C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test)
+    if [ -z "${GPU_CHECK_WHITENED_ONLY:-}" ]; then
     # accuracy against the fp64 reference, every P of the issue, σ from 0.001 to 1
     run_bench cuda_cifar300_accuracy "${C10[@]}" --train-count 300 --backend cuda --patch 3,5,7,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1
     # the paper's default: 10,000 training images, one query image
     run_bench cuda_cifar10k "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11,17 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
+    run_bench cpu_cifar1k "${C10[@]}" --train-count 1000 --backend cpu --patch 5 --sigma 0.1 --repeat 1 --no-reference
+    fi
     # issue 4: the whitened (inverse-filter) engine — accuracy against the fp64 reference, then the
     # paper's default set at P = 5, 7, 11 next to PyTorch (same call, same card)
     WH=(--problem blur-gaussian:1 --preinverse inverse)
-    run_bench cuda_whitened_cifar100_accuracy "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 3,5,7,11 --sigma 0.001,0.01,0.1,1 --repeat 1
-    run_bench cuda_whitened_cifar10k "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5,7,11 --sigma 0.1 --repeat 3 --no-reference --dump-dir "$W/dumpw"
+    for v in direct dot mma; do
+      LEMMSE_WHITENED_KERNEL=$v run_bench cuda_whitened_${v}_cifar100_accuracy "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 3,5,11 --sigma 0.001,0.1 --repeat 1
+      LEMMSE_WHITENED_KERNEL=$v run_bench cuda_whitened_${v}_cifar10k "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5,7,11 --sigma 0.1 --repeat 3 --no-reference --dump-dir "$W/dumpw"
+    done
     run_bench cpu_whitened_cifar200 "${C10[@]}" "${WH[@]}" --train-count 200 --backend cpu --patch 5,11 --sigma 0.1 --repeat 1 --no-reference
-    run_bench cpu_cifar1k "${C10[@]}" --train-count 1000 --backend cpu --patch 5 --sigma 0.1 --repeat 1 --no-reference
     if python3 -c "import torch" 2> /dev/null; then
-      timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
+      [ -d "$W/dump" ] && timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
         --patch 5 5 11 --sigma 0.1 0.01 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1 && torch_st=ok || torch_st=fail
       stamp "torch $torch_st"
       timeout 150 python3 bench/torch_baseline.py --whitened --dump-dir "$W/dumpw" --rows le-mmse_P5_s0.100000 le-mmse_P7_s0.100000 le-mmse_P11_s0.100000 \
@@ -68,16 +79,20 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
       stamp "torch whitened $torch_st"
     fi
   fi
-  run_bench cuda_fmnist_builtin --builtin gray28 --train-count 60000 --backend cuda --patch 5 --sigma 0.2 --repeat 3 --no-reference
-  if [ -z "${GPU_CHECK_QUICK:-}" ]; then
+  [ -z "${GPU_CHECK_WHITENED_ONLY:-}" ] && run_bench cuda_fmnist_builtin --builtin gray28 --train-count 60000 --backend cuda --patch 5 --sigma 0.2 --repeat 3 --no-reference
+  if [ -z "${GPU_CHECK_QUICK:-}" ] && [ -z "${GPU_CHECK_WHITENED_ONLY:-}" ]; then
     # CIFAR-10-sized training set (50,000 generated RGB 32×32 images): the issue's headline target
     run_bench cuda_rgb32_50k --builtin rgb32 --train-count 50000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
   fi
   # last: the sanitizers (slow), on the small [sanitize] cases
   if [ -z "${GPU_CHECK_QUICK:-}" ] && command -v compute-sanitizer > /dev/null; then
     for tool in memcheck racecheck initcheck; do
-      if timeout 60 compute-sanitizer --tool "$tool" --error-exitcode 9 "$B/tests/lemmse_tests" "[sanitize]" > "$L/sanitizer_$tool.log" 2>&1
-      then r=ok; else r=fail; fi
+      r=ok
+      for v in direct dot mma; do  # every small case once; the whitened ones with each kernel
+        f="[whitened][sanitize]"; [ $v = direct ] && f="[sanitize]"
+        LEMMSE_WHITENED_KERNEL=$v timeout 60 compute-sanitizer --tool "$tool" --error-exitcode 9 "$B/tests/lemmse_tests" "$f" \
+          > "$L/sanitizer_${tool}_$v.log" 2>&1 || r=fail
+      done
       case $tool in memcheck) mem=$r ;; racecheck) race=$r ;; initcheck) init=$r ;; esac
       stamp "$tool $r"
     done
@@ -94,20 +109,20 @@ json.dump(rows, open(sys.argv[2], "w"), indent=1)
 PY
 cat > "$OUT/gpu_check.json" <<JSON
 {"date": "$(date -u +%FT%TZ)", "commit": "${GPU_CHECK_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}", "gpu": "$gpu",
- "build": "$status_build", "tests": "$status_tests", "ctest_summary": "$summary",
+ "build": "$status_build", "tests": "$status_tests", "ctest_summary": "$summary", "whitened_tests": {"dot": "$wt_dot", "mma": "$wt_mma"},
  "compute_sanitizer": {"memcheck": "$mem", "racecheck": "$race", "initcheck": "$init"},
  "bench": "$bench", "torch_baseline": "$torch_st", "seconds": $((t1 - t0))}
 JSON
 tar -C "$W" -czf "$OUT/logs.tar.gz" logs bench 2> /dev/null
 echo "---- failing tests ----"
 grep -E "\*\*\*Failed|Exception|SIGSEGV" "$L/ctest.log" 2>/dev/null | head -20
-grep -B2 -A12 "FAILED" "$L/ctest.log" 2>/dev/null | head -60
+grep -B2 -A12 "FAILED" "$L/ctest.log" "$L"/tests_whitened_*.log 2>/dev/null | head -60
 grep -E "ERROR SUMMARY|Race reported" "$L"/sanitizer_*.log 2>/dev/null
 echo "---- benchmarks ($gpu) ----"
 for f in "$L"/bench_*.log; do [ -f "$f" ] && { echo "# $(basename "$f" .log)"; grep -v "^\[" "$f" | tail -25; }; done
 [ -f "$L/torch.log" ] && cat "$L/torch.log"
 [ -f "$L/torch_whitened.log" ] && cat "$L/torch_whitened.log"
 echo "---- gpu_check ($gpu) ----"
-printf '%-22s %s\n' build "$status_build" tests "$status_tests ($summary)" memcheck "$mem" racecheck "$race" initcheck "$init" \
+printf '%-22s %s\n' build "$status_build" tests "$status_tests ($summary)" "whitened dot" "$wt_dot" "whitened mma" "$wt_mma" memcheck "$mem" racecheck "$race" initcheck "$init" \
   bench "$bench" torch "$torch_st" seconds "$((t1 - t0))"
 [ "$status_build" = ok ] && [ "$status_tests" = ok ] && [ "$mem" != fail ] && [ "$race" != fail ] && [ "$init" != fail ] && [ "$bench" = ok ]

@@ -24,6 +24,8 @@ struct WtArgs {
   const double* kT;     // L × ncols whitened keys of the chunk
   long long ncols;      // keys in the chunk (its images × HW)
   const double* vals;   // values of the chunk's images, C × HW each
+  const double* qn;     // dot variant: ‖q‖² of every query vector
+  const double* kn;     // dot variant: ‖k‖² of every key of the chunk
   int L, HW;
   double inv_two_sigma2;
   SoftmaxAcc<double>* partial;  // [slice][nq]
@@ -42,73 +44,119 @@ __global__ void whiten_keys_kernel(const double* keys, long long nb, int C, int 
     kT[((long long)c * d + r) * ncols + col] = wt_whiten_element(img, H, W, P, du0, dv0, ginv, d, c, n / W, n % W, r);
 }
 
-template <int C>
+template <int C, int kWidth = 16>
 __device__ void shfl_merge(SoftmaxAcc<double>& a, int off) {
   SoftmaxAcc<double> b;
   softmax_init(b);
-  b.mx = __shfl_down_sync(0xffffffffu, a.mx, off, 16);
-  b.s = __shfl_down_sync(0xffffffffu, a.s, off, 16);
-  b.s2 = __shfl_down_sync(0xffffffffu, a.s2, off, 16);
+  b.mx = __shfl_down_sync(0xffffffffu, a.mx, off, kWidth);
+  b.s = __shfl_down_sync(0xffffffffu, a.s, off, kWidth);
+  b.s2 = __shfl_down_sync(0xffffffffu, a.s2, off, kWidth);
   LEMMSE_UNROLL
   for (int c = 0; c < C; ++c) {
-    b.pivot[c] = __shfl_down_sync(0xffffffffu, a.pivot[c], off, 16);
-    b.a1[c] = __shfl_down_sync(0xffffffffu, a.a1[c], off, 16);
-    b.a2[c] = __shfl_down_sync(0xffffffffu, a.a2[c], off, 16);
+    b.pivot[c] = __shfl_down_sync(0xffffffffu, a.pivot[c], off, kWidth);
+    b.a1[c] = __shfl_down_sync(0xffffffffu, a.a1[c], off, kWidth);
+    b.a2[c] = __shfl_down_sync(0xffffffffu, a.a2[c], off, kWidth);
   }
   softmax_merge(a, b, C);
 }
 
-template <int C>
+// Squared norm of every whitened key of the chunk (the dot variant), summed in element order.
+__global__ void key_norms_kernel(const double* kT, long long ncols, int L, double* kn) {
+  const long long col = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (col >= ncols) return;
+  double s = 0;
+  for (int e = 0; e < L; ++e) s = fma(kT[(long long)e * ncols + col], kT[(long long)e * ncols + col], s);
+  kn[col] = s;
+}
+
+// kDot = false: D = Σ (q − k)², two fp64 instructions per element. kDot = true: D = ‖q‖² + ‖k‖² −
+// 2 q·k, one (the whitened vectors' norms are moderate, so fp64 keeps the cancellation far below
+// the accuracy bar: kernels/whitened_tile.hpp wt_distance_from_dot). The next stage's elements are
+// fetched into registers while this stage computes (one block per SM: nothing else hides latency).
+template <int C, bool kDot>
 __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, int slice0) {
   __shared__ double Qs[kWtTileE][kWtTileQ];
   __shared__ double Ks[kWtTileE][kWtTileK];
+  constexpr int kLoads = kWtTileE * kWtTileQ / kWtThreads;
+  static_assert(kWtTileQ == kWtTileK && kLoads * kWtThreads == kWtTileE * kWtTileQ, "tile shapes");
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
+  const int nE = (a.L + kWtTileE - 1) / kWtTileE;
+  const long long nstep = (kend - kbeg + kWtTileK - 1) / kWtTileK * nE;
   SoftmaxAcc<double> acc[kWtPerThread];
+  double qn[kWtPerThread];
   LEMMSE_UNROLL
-  for (int i = 0; i < kWtPerThread; ++i) softmax_init(acc[i]);
-  for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK) {
-    double d[kWtPerThread][kWtPerThread];
+  for (int i = 0; i < kWtPerThread; ++i) {
+    softmax_init(acc[i]);
+    const long long q = q0 + ty + 16 * i;
+    qn[i] = kDot && q < a.nq ? a.qn[q] : 0.0;
+  }
+  double pq[kLoads], pk[kLoads];
+  auto fetch = [&](long long step) {
+    const long long k0 = kbeg + step / nE * kWtTileK;
+    const int e0 = int(step % nE) * kWtTileE;
     LEMMSE_UNROLL
-    for (int i = 0; i < kWtPerThread; ++i)
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
+      const bool in_e = e0 + e < a.L;
+      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
+      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+    }
+  };
+  fetch(0);
+  double d[kWtPerThread][kWtPerThread];
+  for (long long step = 0; step < nstep; ++step) {
+    const int ec = int(step % nE);
+    if (ec == 0)
       LEMMSE_UNROLL
-      for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
-    for (int e0 = 0; e0 < a.L; e0 += kWtTileE) {
-      for (int t = tid; t < kWtTileE * kWtTileQ; t += kWtThreads) {
-        const int e = t / kWtTileQ, col = t % kWtTileQ;
-        const bool in_e = e0 + e < a.L;
-        Qs[e][col] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
-        Ks[e][col] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+      for (int i = 0; i < kWtPerThread; ++i)
+        LEMMSE_UNROLL
+        for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads;
+      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
+    }
+    __syncthreads();
+    if (step + 1 < nstep) fetch(step + 1);
+    LEMMSE_UNROLL
+    for (int e = 0; e < kWtTileE; ++e) {
+      double qv[kWtPerThread], kv[kWtPerThread];
+      LEMMSE_UNROLL
+      for (int i = 0; i < kWtPerThread; ++i) {
+        qv[i] = Qs[e][ty + 16 * i];
+        kv[i] = Ks[e][tx + 16 * i];
       }
-      __syncthreads();
       LEMMSE_UNROLL
-      for (int e = 0; e < kWtTileE; ++e) {
-        double qv[kWtPerThread], kv[kWtPerThread];
+      for (int i = 0; i < kWtPerThread; ++i)
         LEMMSE_UNROLL
-        for (int i = 0; i < kWtPerThread; ++i) {
-          qv[i] = Qs[e][ty + 16 * i];
-          kv[i] = Ks[e][tx + 16 * i];
-        }
-        LEMMSE_UNROLL
-        for (int i = 0; i < kWtPerThread; ++i)
-          LEMMSE_UNROLL
-          for (int j = 0; j < kWtPerThread; ++j) {
+        for (int j = 0; j < kWtPerThread; ++j) {
+          if (kDot) {
+            d[i][j] = fma(qv[i], kv[j], d[i][j]);
+          } else {
             const double t = qv[i] - kv[j];
             d[i][j] = fma(t, t, d[i][j]);
           }
-      }
-      __syncthreads();
+        }
     }
+    __syncthreads();
+    if (ec != nE - 1) continue;
+    const long long k0 = kbeg + step / nE * kWtTileK;  // this tile's distances are complete: push them
     LEMMSE_UNROLL
     for (int j = 0; j < kWtPerThread; ++j) {
       const long long k = k0 + tx + 16 * j;
       if (k >= kend) continue;
       const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+      const double kn = kDot ? a.kn[k] : 0.0;
       LEMMSE_UNROLL
       for (int i = 0; i < kWtPerThread; ++i)
-        if (q0 + ty + 16 * i < a.nq) wt_push<C>(acc[i], -d[i][j] * a.inv_two_sigma2, v, a.HW);
+        if (q0 + ty + 16 * i < a.nq) {
+          const double D = kDot ? wt_distance_from_dot(qn[i], kn, d[i][j]) : d[i][j];
+          wt_push<C>(acc[i], -D * a.inv_two_sigma2, v, a.HW);
+        }
     }
   }
   // The 16 threads of a query row (one half-warp) merge in a fixed tree: lane t takes t + off.
@@ -120,6 +168,113 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
   }
 }
 
+// D += A·B on the fp64 tensor cores (sm_80+): A 8×4 row-major (lane: row lane/4, column lane%4),
+// B 4×8 column-major (lane: row lane%4, column lane/4), D 8×8 (lane: row lane/4, columns
+// 2·(lane%4) + {0, 1}).
+__device__ __forceinline__ void dmma_8x8x4(double& d0, double& d1, double a, double b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {%0,%1}, {%2}, {%3}, {%0,%1};\n" : "+d"(d0), "+d"(d1) : "d"(a), "d"(b));
+#else
+  __trap();  // never launched below sm_80 (whitened_variant refuses mma there)
+#endif
+}
+
+// The mma variant: the dot-product form with q·k on the fp64 tensor cores. Same block (64 queries ×
+// one slice), 8 warps as 4 (query rows) × 2 (keys): warp (wq, wk) owns query rows 16 wq … +16 and
+// keys 32 wk … +32 of each 64-key tile; a thread holds rows g and 8 + g (g = lane/4) against 8
+// keys. Merge: the 4 lanes of a row in a shuffle tree, then warp wk = 0 takes wk = 1 (fixed order).
+constexpr int kWtPad = kWtTileQ + 4;  // shared row stride: the 4 fragment rows fall in distinct banks
+template <int C>
+__global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, int slice0) {
+  __shared__ double Qs[kWtTileE][kWtPad];
+  __shared__ double Ks[kWtTileE][kWtPad];
+  __shared__ SoftmaxAcc<double> handoff[kWtTileQ];
+  constexpr int kLoads = kWtTileE * kWtTileQ / kWtThreads;
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, wq = warp / 2, wk = warp % 2, g = lane / 4, tig = lane % 4;
+  const long long q0 = (long long)blockIdx.x * kWtTileQ;
+  const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
+  const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
+  const int nE = (a.L + kWtTileE - 1) / kWtTileE;
+  const long long nstep = (kend - kbeg + kWtTileK - 1) / kWtTileK * nE;
+  SoftmaxAcc<double> acc[2];
+  double qn[2];
+  for (int mt = 0; mt < 2; ++mt) {
+    softmax_init(acc[mt]);
+    const long long q = q0 + wq * 16 + mt * 8 + g;
+    qn[mt] = q < a.nq ? a.qn[q] : 0.0;
+  }
+  double pq[kLoads], pk[kLoads];
+  auto fetch = [&](long long step) {
+    const long long k0 = kbeg + step / nE * kWtTileK;
+    const int e0 = int(step % nE) * kWtTileE;
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
+      const bool in_e = e0 + e < a.L;
+      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
+      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+    }
+  };
+  fetch(0);
+  double c[2][4][2];
+  for (long long step = 0; step < nstep; ++step) {
+    const int ec = int(step % nE);
+    if (ec == 0)
+      LEMMSE_UNROLL
+      for (int mt = 0; mt < 2; ++mt)
+        LEMMSE_UNROLL
+        for (int nt = 0; nt < 4; ++nt) c[mt][nt][0] = c[mt][nt][1] = 0;
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads;
+      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
+    }
+    __syncthreads();
+    if (step + 1 < nstep) fetch(step + 1);
+    LEMMSE_UNROLL
+    for (int ks = 0; ks < kWtTileE / 4; ++ks) {
+      double af[2], bf[4];
+      LEMMSE_UNROLL
+      for (int mt = 0; mt < 2; ++mt) af[mt] = Qs[ks * 4 + tig][wq * 16 + mt * 8 + g];
+      LEMMSE_UNROLL
+      for (int nt = 0; nt < 4; ++nt) bf[nt] = Ks[ks * 4 + tig][wk * 32 + nt * 8 + g];
+      LEMMSE_UNROLL
+      for (int mt = 0; mt < 2; ++mt)
+        LEMMSE_UNROLL
+        for (int nt = 0; nt < 4; ++nt) dmma_8x8x4(c[mt][nt][0], c[mt][nt][1], af[mt], bf[nt]);
+    }
+    __syncthreads();
+    if (ec != nE - 1) continue;
+    const long long k0 = kbeg + step / nE * kWtTileK;
+    LEMMSE_UNROLL
+    for (int nt = 0; nt < 4; ++nt)
+      LEMMSE_UNROLL
+      for (int i = 0; i < 2; ++i) {
+        const long long k = k0 + wk * 32 + nt * 8 + tig * 2 + i;
+        if (k >= kend) continue;
+        const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+        const double kn = a.kn[k];
+        LEMMSE_UNROLL
+        for (int mt = 0; mt < 2; ++mt)
+          if (q0 + wq * 16 + mt * 8 + g < a.nq)
+            wt_push<C>(acc[mt], -wt_distance_from_dot(qn[mt], kn, c[mt][nt][i]) * a.inv_two_sigma2, v, a.HW);
+      }
+  }
+  LEMMSE_UNROLL
+  for (int mt = 0; mt < 2; ++mt) {
+    for (int off = 2; off > 0; off /= 2) shfl_merge<C, 4>(acc[mt], off);
+    if (wk == 1 && tig == 0) handoff[wq * 16 + mt * 8 + g] = acc[mt];
+  }
+  __syncthreads();
+  if (wk == 0 && tig == 0)
+    for (int mt = 0; mt < 2; ++mt) {
+      const int row = wq * 16 + mt * 8 + g;
+      softmax_merge(acc[mt], handoff[row], C);
+      if (q0 + row < a.nq) a.partial[(long long)(slice0 + blockIdx.y) * a.nq + q0 + row] = acc[mt];
+    }
+}
+
 __global__ void whitened_merge_kernel(const SoftmaxAcc<double>* partial, long long nq, int nslice, int C, SoftmaxAcc<double>* out) {
   const long long q = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (q >= nq) return;
@@ -129,14 +284,31 @@ __global__ void whitened_merge_kernel(const SoftmaxAcc<double>* partial, long lo
   out[q] = a;
 }
 
-void launch_tiles(int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slice0) {
+template <bool kDot>
+void launch_tiles_v(int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slice0) {
   switch (C) {
-    case 1: whitened_tile_kernel<1><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-    case 2: whitened_tile_kernel<2><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-    case 3: whitened_tile_kernel<3><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-    case 4: whitened_tile_kernel<4><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 1: whitened_tile_kernel<1, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 2: whitened_tile_kernel<2, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 3: whitened_tile_kernel<3, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 4: whitened_tile_kernel<4, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
   }
   LEMMSE_CUDA_CHECK(cudaGetLastError());
+}
+
+void launch_tiles(WtVariant v, int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slice0) {
+  if (v == WtVariant::mma) {
+    switch (C) {
+      case 1: whitened_mma_kernel<1><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 2: whitened_mma_kernel<2><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 3: whitened_mma_kernel<3><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 4: whitened_mma_kernel<4><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    }
+    LEMMSE_CUDA_CHECK(cudaGetLastError());
+  } else if (v == WtVariant::dot) {
+    launch_tiles_v<true>(C, grid, st, a, slice0);
+  } else {
+    launch_tiles_v<false>(C, grid, st, a, slice0);
+  }
 }
 
 }  // namespace
@@ -149,11 +321,19 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   if (!whitened_cuda_covers(s, p, &why)) throw Unsupported("--backend cuda: " + why);
   const int C = p.C, d = p.d, L = C * d, HW = int(p.HW);
   const long long nq = (long long)(y.n * p.HW);
-  std::vector<double> qT, ginv;
+  const WtVariant variant = whitened_variant();
+  if (variant == WtVariant::mma) {
+    int dev = 0, major = 0;
+    LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
+    LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    if (major < 8) throw Unsupported("LEMMSE_WHITENED_KERNEL=mma needs fp64 tensor cores (compute capability 8.0 or newer)");
+  }
+  std::vector<double> qT, ginv, qn;
   {
     NvtxRange r("prepare queries (host)");
     qT = whitened_queries_t(p, s, B, y);
     ginv = whitening_inverse(p);
+    qn = squared_norms_t(qT, std::size_t(L), std::size_t(nq));
   }
   const int nslice = int((train.n + kWtSlice - 1) / kWtSlice);
 
@@ -177,7 +357,7 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   const cudaStream_t st = stream.s;
   nvtxRangePushA("upload");
   DeviceArray<double> d_keys(p.keys.data, st), d_vals(train.data, st), d_qT(qT, st), d_ginv(ginv, st);
-  DeviceArray<double> d_kT(std::size_t(L) * chunk * HW);
+  DeviceArray<double> d_kT(std::size_t(L) * chunk * HW), d_qn(qn, st), d_kn(chunk * HW);
   DeviceArray<SoftmaxAcc<double>> d_partial{std::size_t(nslice) * std::size_t(nq)}, d_merged{std::size_t(nq)};
   nvtxRangePop();
 
@@ -193,12 +373,17 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
       whiten_keys_kernel<<<unsigned((threads + 255) / 256), 256, 0, st>>>(d_keys.get() + b0 * C * HW, (long long)nb, C, p.H, p.W,
                                                                            P, p.du0, p.dv0, d_ginv.get(), d, d_kT.get());
       LEMMSE_CUDA_CHECK(cudaGetLastError());
+      if (variant != WtVariant::direct) {
+        key_norms_kernel<<<unsigned((ncols + 255) / 256), 256, 0, st>>>(d_kT.get(), ncols, L, d_kn.get());
+        LEMMSE_CUDA_CHECK(cudaGetLastError());
+      }
     }
     {
       NvtxRange r("whitened tiles");
-      const WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, L, HW, p.inv_two_sigma2, d_partial.get()};
+      const WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, d_qn.get(), d_kn.get(), L, HW, p.inv_two_sigma2,
+                     d_partial.get()};
       const int ns = int((nb + kWtSlice - 1) / kWtSlice);
-      launch_tiles(C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(ns)), st, a, int(b0 / kWtSlice));
+      launch_tiles(variant, C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(ns)), st, a, int(b0 / kWtSlice));
     }
     if (s.progress) {
       LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));

@@ -1,6 +1,10 @@
 #include "engine/whitened_setup.hpp"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "kernels/online_softmax.hpp"
+#include "lemmse/errors.hpp"
 
 namespace lemmse {
 
@@ -25,6 +29,23 @@ std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings
       for (std::size_t e = 0; e < L; ++e) qT[e * nq + img * HW + m] = qw[m * L + e];
   }
   return qT;
+}
+
+std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L, std::size_t n) {
+  std::vector<double> out(n, 0.0);
+  for (std::size_t e = 0; e < L; ++e)
+    for (std::size_t i = 0; i < n; ++i) out[i] = std::fma(vT[e * n + i], vT[e * n + i], out[i]);
+  return out;
+}
+
+WtVariant whitened_variant() {
+  const char* env = std::getenv("LEMMSE_WHITENED_KERNEL");
+  if (!env || !*env) return WtVariant::direct;
+  const std::string v = env;
+  if (v == "direct") return WtVariant::direct;
+  if (v == "dot") return WtVariant::dot;
+  if (v == "mma") return WtVariant::mma;
+  throw InvalidArgument("LEMMSE_WHITENED_KERNEL must be direct, dot or mma; got '" + v + "'");
 }
 
 bool whitened_cuda_covers(const EstimatorSettings& s, const Problem& p, std::string* why) {

@@ -15,6 +15,15 @@ std::vector<double> whitening_inverse(const Problem& p);
 // Whitened query vectors of images y as L × (nimg·HW), element-major (L = C·d).
 std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y);
 
+// ‖v‖² of each of the n columns of an element-major L × n array, summed in element order.
+std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L, std::size_t n);
+
+// The CUDA whitened engine's distance kernel: direct fp64 differences (2 instructions per element),
+// the fp64 dot-product form (1), or that form on the fp64 tensor cores (sm_80+).
+// LEMMSE_WHITENED_KERNEL=direct|dot|mma overrides the default.
+enum class WtVariant { direct, dot, mma };
+WtVariant whitened_variant();
+
 // Whether the CUDA whitened engine covers the request; else *why says what is missing.
 bool whitened_cuda_covers(const EstimatorSettings& s, const Problem& p, std::string* why);
 

@@ -65,6 +65,15 @@ LEMMSE_HD void wt_push(SoftmaxAcc<double>& a, double l, const double* v, long lo
   }
 }
 
+// The dot-product form of the distance: ‖q‖² + ‖k‖² − 2 q·k, clamped at 0. In fp64 its error is
+// ~2⁻⁵³·(‖q‖² + ‖k‖²) — whitened patches of [0, 1] images have norms of order C·P², so ~1e-14
+// absolute: 1e-8 nats at σ = 0.001, far below the accuracy bar (tested on real images by
+// tests/kernels/test_whitened_tile.cpp).
+LEMMSE_HD double wt_distance_from_dot(double qn, double kn, double dot) {
+  const double D = fma(-2.0, dot, qn + kn);
+  return D > 0 ? D : 0.0;
+}
+
 // Element r of channel c of the whitened vector at key position (i, j) of image img (C×H×W):
 // Σ_{k ≤ r} ginv[r·d + k] · img_c(i + du0 + k / P, j + dv0 + k % P), circular.
 LEMMSE_HD double wt_whiten_element(const double* img, int H, int W, int P, int du0, int dv0, const double* ginv, int d,
