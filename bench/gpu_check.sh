@@ -71,11 +71,12 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
     done
     run_bench cpu_whitened_cifar200 "${C10[@]}" "${WH[@]}" --train-count 200 --backend cpu --patch 5,11 --sigma 0.1 --repeat 1 --no-reference
     if python3 -c "import torch" 2> /dev/null; then
-      [ -d "$W/dump" ] && timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
-        --patch 5 5 11 --sigma 0.1 0.01 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1 && torch_st=ok || torch_st=fail
+      if [ -d "$W/dump" ]; then timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
+        --patch 5 5 11 --sigma 0.1 0.01 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1 && torch_st=ok || torch_st=fail; fi
       stamp "torch $torch_st"
       timeout 150 python3 bench/torch_baseline.py --whitened --dump-dir "$W/dumpw" --rows le-mmse_P5_s0.100000 le-mmse_P7_s0.100000 le-mmse_P11_s0.100000 \
-        --patch 5 7 11 --sigma 0.1 0.1 0.1 --json "$W/bench/torch_whitened_cifar10k.json" > "$L/torch_whitened.log" 2>&1 || torch_st=fail
+        --patch 5 7 11 --sigma 0.1 0.1 0.1 --json "$W/bench/torch_whitened_cifar10k.json" > "$L/torch_whitened.log" 2>&1 \
+        && { [ "$torch_st" = fail ] || torch_st=ok; } || torch_st=fail
       stamp "torch whitened $torch_st"
     fi
   fi

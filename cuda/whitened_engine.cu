@@ -321,12 +321,14 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   if (!whitened_cuda_covers(s, p, &why)) throw Unsupported("--backend cuda: " + why);
   const int C = p.C, d = p.d, L = C * d, HW = int(p.HW);
   const long long nq = (long long)(y.n * p.HW);
-  const WtVariant variant = whitened_variant();
-  if (variant == WtVariant::mma) {
+  WtVariant variant = whitened_variant();
+  {
     int dev = 0, major = 0;
     LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
     LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    if (major < 8) throw Unsupported("LEMMSE_WHITENED_KERNEL=mma needs fp64 tensor cores (compute capability 8.0 or newer)");
+    if (variant == WtVariant::automatic) variant = major >= 8 ? WtVariant::mma : WtVariant::direct;
+    if (variant == WtVariant::mma && major < 8)
+      throw Unsupported("LEMMSE_WHITENED_KERNEL=mma needs fp64 tensor cores (compute capability 8.0 or newer)");
   }
   std::vector<double> qT, ginv, qn;
   {

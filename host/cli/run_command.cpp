@@ -68,8 +68,8 @@ void add_run_options(CLI::App& c, RunOptions& o) {
   c.add_option("--out", o.out, "Output directory")->capture_default_str();
   c.add_option("--backend", o.backend,
                "auto | reference (fp64 oracle) | cpu (vectorised engine: float32 distances, fp64 sums, top-k; the "
-               "whitened inverse filter runs on the reference) | cuda (fused tiled kernels; no inverse filter or "
-               "--topk yet). auto = cuda when a device is present and the request is covered, else cpu")
+               "inverse filter in fp64 whitened form) | cuda (fused tiled kernels; the inverse filter for le-mmse; "
+               "no --topk yet). auto = cuda when a device is present and the request is covered, else cpu")
       ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda"}))
       ->capture_default_str();
   c.add_option("--threads", o.threads, "CPU threads (0: all)")->capture_default_str();

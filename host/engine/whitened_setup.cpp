@@ -40,7 +40,7 @@ std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L
 
 WtVariant whitened_variant() {
   const char* env = std::getenv("LEMMSE_WHITENED_KERNEL");
-  if (!env || !*env) return WtVariant::direct;
+  if (!env || !*env) return WtVariant::automatic;
   const std::string v = env;
   if (v == "direct") return WtVariant::direct;
   if (v == "dot") return WtVariant::dot;

@@ -19,9 +19,11 @@ std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings
 std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L, std::size_t n);
 
 // The CUDA whitened engine's distance kernel: direct fp64 differences (2 instructions per element),
-// the fp64 dot-product form (1), or that form on the fp64 tensor cores (sm_80+).
-// LEMMSE_WHITENED_KERNEL=direct|dot|mma overrides the default.
-enum class WtVariant { direct, dot, mma };
+// the fp64 dot-product form (1), or that form on the fp64 tensor cores (sm_80+). automatic (no
+// LEMMSE_WHITENED_KERNEL=direct|dot|mma): mma where the device has fp64 tensor cores, else direct.
+// Measured on an H200 (CIFAR-10, 10,000 training images, P = 5 / 11): direct 272 / 1238 ms,
+// dot 268 / 1134, mma 244 / 978 (bench/results/2026-11-26-h200-whitened.md).
+enum class WtVariant { automatic, direct, dot, mma };
 WtVariant whitened_variant();
 
 // Whether the CUDA whitened engine covers the request; else *why says what is missing.
