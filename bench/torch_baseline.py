@@ -28,23 +28,7 @@ def patches(x, P):
 
 def lemmse_torch(keys, kn, vals, y, P, sigma, chunk):
     C, H, W = y.shape[1:]
-    q = patches(y, P)
-    qn = (q * q).sum(1)
-    m = torch.full((q.shape[0],), -float("inf"), device=q.device)
-    s = torch.zeros_like(m)
-    acc = torch.zeros((q.shape[0], C), device=q.device)
-    inv = 1.0 / (2.0 * sigma * sigma)
-    for k0 in range(0, keys.shape[0], chunk):
-        k, v = keys[k0:k0 + chunk], vals[k0:k0 + chunk]
-        d2 = torch.addmm(qn[:, None] + kn[None, k0:k0 + chunk], q, k.T, alpha=-2.0)
-        logit = d2.mul_(-inv)
-        nm = torch.maximum(m, logit.max(1).values)
-        sc = torch.exp(m - nm)
-        w = torch.exp(logit.sub_(nm[:, None]))
-        s = s * sc + w.sum(1)
-        acc = acc * sc[:, None] + w @ v
-        m = nm
-    return (acc / s[:, None]).T.reshape(1, C, H, W)
+    return lemmse_torch_vectors(patches(y, P), keys, kn, vals, C, H, W, sigma, chunk)
 
 
 def whitening(R, P):
@@ -66,7 +50,7 @@ def whitened_patches(x, P, Ginv):
 
 
 def lemmse_torch_vectors(q, keys, kn, vals, C, H, W, sigma, chunk):
-    """The same chunked expansion and online log-sum-exp over given (whitened) vectors."""
+    """Chunked fp32 expansion ||q||² + ||k||² − 2 q·k and online log-sum-exp over query vectors q."""
     qn = (q * q).sum(1)
     m = torch.full((q.shape[0],), -float("inf"), device=q.device)
     s = torch.zeros_like(m)

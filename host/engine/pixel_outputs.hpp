@@ -1,10 +1,14 @@
-// The engines' common first and last steps: sizing the outputs of a batch of query images, and
-// writing one pixel's outputs from its merged softmax state and its top-k list.
+// The host engines' common steps: sizing the outputs of a batch of query images, polling the
+// progress callback, merging slice partials in slice order and writing each pixel's outputs from
+// its merged softmax state and its top-k list.
 #pragma once
+#include <atomic>
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "kernels/online_softmax.hpp"
+#include "engine/topk_table.hpp"
 #include "kernels/topk.hpp"
 #include "lemmse/errors.hpp"
 #include "lemmse/estimator.hpp"
@@ -53,6 +57,35 @@ inline void write_pixel(EstimatorOutputs& out, const EstimatorSettings& s, std::
     out.topk_image[o] = top[i].image;
     out.topk_position[o] = top[i].position;
   }
+}
+
+// The poll parallel_for calls between tasks: reports done/total and, when the callback returns
+// false, stops the workers (cancel) and throws Cancelled.
+inline std::function<void()> progress_poll(const EstimatorSettings& s, const std::atomic<long>& done, double total,
+                                           std::atomic<bool>& cancel) {
+  return [&s, &done, total, &cancel] {
+    if (s.progress && !s.progress(double(done), total)) {
+      cancel = true;
+      throw Cancelled("cancelled by the progress callback");
+    }
+  };
+}
+
+// Every pixel of image img: its nslice partial states at(slice, m) merged in slice order, then
+// written with its top-k list (the table is cleared for the next image).
+template <class PartialAt>
+void merge_slices_and_write(EstimatorOutputs& out, const EstimatorSettings& s, std::size_t img, std::size_t nslice,
+                            PartialAt at, TopkTable& topk) {
+  const int C = out.estimate.shape.c;
+  for (std::size_t m = 0; m < out.estimate.shape.pixels(); ++m) {
+    SoftmaxAcc<double> a;
+    softmax_init(a);
+    for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, at(sl, m), C);
+    int n = 0;
+    const TopkEntry* h = s.topk > 0 ? topk.sorted(m, &n) : nullptr;
+    write_pixel(out, s, img, m, a, h, n);
+  }
+  if (s.topk > 0) topk.clear();
 }
 
 }  // namespace lemmse

@@ -244,12 +244,7 @@ EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, con
                [&](std::size_t i) {
                  UnitRunner(s, p, train, train_ids, queries[units[i].image], out, done, cancel).run(units[i]);
                },
-               [&] {
-                 if (s.progress && !s.progress(double(done), total)) {
-                   cancel = true;
-                   throw Cancelled("cancelled by the progress callback");
-                 }
-               });
+               progress_poll(s, done, total, cancel));
   if (s.progress) s.progress(total, total);
   out.pairs = double(K) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

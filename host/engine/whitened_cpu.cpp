@@ -111,21 +111,8 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             image_topk.merge_from(slice_topk);
           }
         },
-        [&] {
-          if (s.progress && !s.progress(double(done), double(nimg * train.n))) {
-            cancel = true;
-            throw Cancelled("cancelled by the progress callback");
-          }
-        });
-    for (std::size_t m = 0; m < HW; ++m) {
-      SoftmaxAcc<double> a;
-      softmax_init(a);
-      for (std::size_t sl = 0; sl < nslice; ++sl) softmax_merge(a, partials[sl][m], C);  // slice order
-      int n = 0;
-      const TopkEntry* h = k > 0 ? image_topk.sorted(m, &n) : nullptr;
-      write_pixel(out, s, img, m, a, h, n);
-    }
-    image_topk.clear();
+        progress_poll(s, done, double(nimg * train.n), cancel));
+    merge_slices_and_write(out, s, img, nslice, [&](std::size_t sl, std::size_t m) { return partials[sl][m]; }, image_topk);  // slice order
   }
   if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
   out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
