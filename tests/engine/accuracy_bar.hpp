@@ -56,6 +56,36 @@ inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const
   }
 }
 
+// Top-k of a fast path against the reference's: logits within tol(i.e. tol_of(logit, position)),
+// weights within 2·tol + 1e-6 relative, best first, and the same (image, position) wherever the
+// reference's logit is not tied (within 4·tol) with its neighbours in the list.
+template <class TolOf>
+void check_topk(const lemmse::EstimatorOutputs& ref, const lemmse::EstimatorOutputs& got, std::size_t nimg, std::size_t HW,
+                int k, TolOf tol_of) {
+  REQUIRE(got.topk_image.size() == ref.topk_image.size());
+  for (std::size_t img = 0; img < nimg; ++img)
+    for (std::size_t m = 0; m < HW; ++m)
+      for (int i = 0; i < k; ++i) {
+        const std::size_t o = (img * std::size_t(k) + std::size_t(i)) * HW + m;
+        const double l = ref.topk_log_weight[o];
+        if (std::isinf(l)) {
+          CHECK(got.topk_image[o] == -1);
+          continue;
+        }
+        const double tol = tol_of(l, ref.topk_position[o]);
+        REQUIRE(got.topk_log_weight[o] == Approx(l).margin(tol));
+        // w = exp(ℓ − log-density): ℓ moves by ≤ tol, the log-density by ~1e-7 (float32 weights)
+        REQUIRE(got.topk_weight[o] == Approx(ref.topk_weight[o]).epsilon(2 * tol + 1e-6).margin(1e-12));
+        if (i > 0) REQUIRE(got.topk_log_weight[o] <= got.topk_log_weight[o - HW]);
+        const bool tied_above = i > 0 && ref.topk_log_weight[o - HW] - l < 4 * tol;
+        const bool tied_below = i + 1 < k && l - ref.topk_log_weight[o + HW] < 4 * tol;
+        if (!tied_above && !tied_below) {
+          REQUIRE(got.topk_image[o] == ref.topk_image[o]);
+          REQUIRE(got.topk_position[o] == ref.topk_position[o]);
+        }
+      }
+}
+
 inline const std::vector<std::pair<std::string, lemmse::PreinverseKind>>& window_cases();
 
 // The sweep every fast path is held to on random images: each diagonal pre-inverse case × both

@@ -80,32 +80,11 @@ TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine]
       EstimatorOutputs cpu = run_estimator(s, Backend::cpu, train, ids, A, B, y);
       REQUIRE(cpu.backend == Backend::cpu);
       const Problem pr = build_problem(s, train, A, B);
-      REQUIRE(cpu.topk_image.size() == ref.topk_image.size());
       INFO(to_string(e) << " " << problem << " B=" << to_string(pre));
-      const std::size_t HW = shape.pixels();
-      for (std::size_t img = 0; img < y.n; ++img)
-        for (std::size_t m = 0; m < HW; ++m)
-          for (int i = 0; i < s.topk; ++i) {
-            const std::size_t o = (img * std::size_t(s.topk) + std::size_t(i)) * HW + m;
-            const double l = ref.topk_log_weight[o];
-            if (std::isinf(l)) {
-              CHECK(cpu.topk_image[o] == -1);
-              continue;
-            }
-            // float32 distances: ℓ = −D/2σ² + bias(n) errs by ~1e-7 of D/2σ² (large under the ε-mask's weights)
-            const double dterm = std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(ref.topk_position[o])]));
-            const double tol = 2e-6 * (1.0 + dterm);
-            REQUIRE(cpu.topk_log_weight[o] == Approx(l).margin(tol));
-            // weight w = exp(ℓ − log-density): ℓ moves by ≤ tol, the log-density by ~1e-7 (all keys)
-            REQUIRE(cpu.topk_weight[o] == Approx(ref.topk_weight[o]).epsilon(2 * tol + 1e-6).margin(1e-12));
-            if (i > 0) REQUIRE(cpu.topk_log_weight[o] <= cpu.topk_log_weight[o - HW]);
-            const bool tied_above = i > 0 && ref.topk_log_weight[o - HW] - l < 4 * tol;
-            const bool tied_below = i + 1 < s.topk && l - ref.topk_log_weight[o + HW] < 4 * tol;
-            if (!tied_above && !tied_below) {
-              REQUIRE(cpu.topk_image[o] == ref.topk_image[o]);
-              REQUIRE(cpu.topk_position[o] == ref.topk_position[o]);
-            }
-          }
+      // float32 distances: ℓ = −D/2σ² + bias(n) errs by ~1e-7 of D/2σ² (large under the ε-mask's weights)
+      check_topk(ref, cpu, y.n, shape.pixels(), s.topk, [&](double l, std::int64_t position) {
+        return 2e-6 * (1.0 + std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(position)])));
+      });
     }
 }
 
