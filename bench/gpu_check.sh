@@ -9,7 +9,8 @@
 #   mkdir -p .data/cifar-10 && cp ../shared/data/cifar-10/*.gz .data/cifar-10/   # (ignored)
 #   device run: command "GPU_CHECK_COMMIT=<hash> bash bench/gpu_check.sh", carry [".deps", ".data"],
 #   timeout_s 540 (about 215 s on an H200 before the whitened rows). Name the commit: the device copy's .git can be stale.
-# Set GPU_CHECK_QUICK=1 to leave out the sanitizers and the 50,000-image rows;
+# Set GPU_CHECK_QUICK=1 to leave out the slow sanitizers (memcheck of the whitened cases stays), the
+# 50,000-image rows, the CPU rows, the PyTorch baselines and most accuracy rows;
 # GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only).
 set -u
 cd "$(dirname "$0")/.."
@@ -66,11 +67,11 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
     # paper's default set at P = 5, 7, 11 next to PyTorch (same call, same card)
     WH=(--problem blur-gaussian:1 --preinverse inverse)
     for v in direct dot mma; do
-      LEMMSE_WHITENED_KERNEL=$v run_bench cuda_whitened_${v}_cifar100_accuracy "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 3,5,11 --sigma 0.001,0.1 --repeat 1
+      [ -n "${GPU_CHECK_QUICK:-}" ] && [ $v != mma ] || LEMMSE_WHITENED_KERNEL=$v run_bench cuda_whitened_${v}_cifar100_accuracy "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 3,5,11 --sigma 0.001,0.1 --repeat 1
       LEMMSE_WHITENED_KERNEL=$v run_bench cuda_whitened_${v}_cifar10k "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5,7,11 --sigma 0.1 --repeat 3 --no-reference --dump-dir "$W/dumpw"
     done
-    run_bench cpu_whitened_cifar200 "${C10[@]}" "${WH[@]}" --train-count 200 --backend cpu --patch 5,11 --sigma 0.1 --repeat 1 --no-reference
-    if python3 -c "import torch" 2> /dev/null; then
+    [ -z "${GPU_CHECK_QUICK:-}" ] && run_bench cpu_whitened_cifar200 "${C10[@]}" "${WH[@]}" --train-count 200 --backend cpu --patch 5,11 --sigma 0.1 --repeat 1 --no-reference
+    if [ -z "${GPU_CHECK_QUICK:-}" ] && python3 -c "import torch" 2> /dev/null; then
       if [ -d "$W/dump" ]; then timeout 150 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P5_s0.010000 le-mmse_P11_s0.100000 \
         --patch 5 5 11 --sigma 0.1 0.01 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1 && torch_st=ok || torch_st=fail; fi
       stamp "torch $torch_st"
@@ -84,6 +85,15 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
   if [ -z "${GPU_CHECK_QUICK:-}" ] && [ -z "${GPU_CHECK_WHITENED_ONLY:-}" ]; then
     # CIFAR-10-sized training set (50,000 generated RGB 32×32 images): the issue's headline target
     run_bench cuda_rgb32_50k --builtin rgb32 --train-count 50000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
+  fi
+  # quick: memcheck on the whitened kernels' small cases only
+  if [ -n "${GPU_CHECK_QUICK:-}" ] && command -v compute-sanitizer > /dev/null; then
+    mem=ok
+    for v in direct dot mma; do
+      LEMMSE_WHITENED_KERNEL=$v timeout 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$B/tests/lemmse_tests" "[whitened][sanitize]" \
+        > "$L/sanitizer_memcheck_$v.log" 2>&1 || mem=fail
+    done
+    stamp "memcheck (whitened) $mem"
   fi
   # last: the sanitizers (slow), on the small [sanitize] cases
   if [ -z "${GPU_CHECK_QUICK:-}" ] && command -v compute-sanitizer > /dev/null; then
