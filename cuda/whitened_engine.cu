@@ -69,9 +69,9 @@ __global__ void key_norms_kernel(const double* kT, long long ncols, int L, doubl
   kn[col] = s;
 }
 
-// The stages of a block's work, shared by both tile kernels: stage (tile, ec) holds elements
-// e0 = ec · kWtTileE … e0 + kWtTileE of the block's 64 query vectors and of 64-key tile `tile`
-// (k0 = kbeg + 64 · tile; zeros past the ends). Each is fetched into registers one stage ahead
+// The stages of a block's work, shared by both tile kernels: stage `step` holds elements
+// e0 … e0 + kWtTileE of the block's 64 query vectors and of one 64-key tile (k0 = kbeg + step / nE · 64,
+// e0 = (step % nE) · kWtTileE; zeros past the ends). Each is fetched into registers one stage ahead
 // (one block per SM: nothing else hides the latency) and stored into shared memory rows.
 constexpr int kWtLoads = kWtTileE * kWtTileQ / kWtThreads;
 static_assert(kWtTileQ == kWtTileK && kWtLoads * kWtThreads == kWtTileE * kWtTileQ, "tile shapes");
@@ -80,9 +80,9 @@ struct WtStages {
   long long q0, kbeg, kend;
   int nE, tid;
   double pq[kWtLoads], pk[kWtLoads];
-  __device__ void fetch(int tile, int ec) {
-    const long long k0 = kbeg + (long long)tile * kWtTileK;
-    const int e0 = ec * kWtTileE;
+  __device__ void fetch(long long step) {
+    const long long k0 = kbeg + step / nE * kWtTileK;
+    const int e0 = int(step % nE) * kWtTileE;
     LEMMSE_UNROLL
     for (int u = 0; u < kWtLoads; ++u) {
       const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
@@ -102,21 +102,6 @@ struct WtStages {
   }
 };
 
-// Where key o (< kWtTileK) of the current tile lives: training image b (within the block's slice)
-// and pixel n — kept incrementally (64-bit divisions per key cost more than the distances).
-struct TileBase {
-  int b = 0, n = 0;  // the tile's first key
-  __device__ void next(int HW) {
-    n += kWtTileK;
-    while (n >= HW) n -= HW, ++b;
-  }
-  __device__ const double* value(const WtArgs& a, int o, int C) const {
-    int bb = b, nn = n + o;
-    while (nn >= a.HW) nn -= a.HW, ++bb;
-    return a.vals + ((long long)blockIdx.y * kWtSlice + bb) * C * a.HW + nn;
-  }
-};
-
 // kDot = false: D = Σ (q − k)², two fp64 instructions per element. kDot = true: D = ‖q‖² + ‖k‖² −
 // 2 q·k, one (the whitened vectors' norms are moderate, so fp64 keeps the cancellation far below
 // the accuracy bar: kernels/whitened_tile.hpp wt_distance_from_dot).
@@ -128,7 +113,8 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
-  const int nE = (a.L + kWtTileE - 1) / kWtTileE, nloc = int(kend - kbeg), ntile = (nloc + kWtTileK - 1) / kWtTileK;
+  const int nE = (a.L + kWtTileE - 1) / kWtTileE;
+  const long long nstep = (kend - kbeg + kWtTileK - 1) / kWtTileK * nE;
   SoftmaxAcc<double> acc[kWtPerThread];
   double qn[kWtPerThread];
   LEMMSE_UNROLL
@@ -138,10 +124,10 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
     qn[i] = kDot && q < a.nq ? a.qn[q] : 0.0;
   }
   WtStages st{a, q0, kbeg, kend, nE, tid, {}, {}};
-  st.fetch(0, 0);
-  TileBase base;
+  st.fetch(0);
   double d[kWtPerThread][kWtPerThread];
-  for (int tile = 0, ec = 0; tile < ntile; ec = ec + 1 < nE ? ec + 1 : 0, tile += ec == 0) {
+  for (long long step = 0; step < nstep; ++step) {
+    const int ec = int(step % nE);
     if (ec == 0)
       LEMMSE_UNROLL
       for (int i = 0; i < kWtPerThread; ++i)
@@ -149,8 +135,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
         for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
     st.store(Qs, Ks);
     __syncthreads();
-    if (ec + 1 < nE) st.fetch(tile, ec + 1);
-    else if (tile + 1 < ntile) st.fetch(tile + 1, 0);
+    if (step + 1 < nstep) st.fetch(step + 1);
     LEMMSE_UNROLL
     for (int e = 0; e < kWtTileE; ++e) {
       double qv[kWtPerThread], kv[kWtPerThread];
@@ -173,12 +158,13 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
     }
     __syncthreads();
     if (ec != nE - 1) continue;
-    LEMMSE_UNROLL  // this tile's distances are complete: push them
+    const long long k0 = kbeg + step / nE * kWtTileK;  // this tile's distances are complete: push them
+    LEMMSE_UNROLL
     for (int j = 0; j < kWtPerThread; ++j) {
-      const int o = tx + 16 * j, loc = tile * kWtTileK + o;
-      if (loc >= nloc) continue;
-      const double* v = base.value(a, o, C);
-      const double kn = kDot ? a.kn[kbeg + loc] : 0.0;
+      const long long k = k0 + tx + 16 * j;
+      if (k >= kend) continue;
+      const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+      const double kn = kDot ? a.kn[k] : 0.0;
       LEMMSE_UNROLL
       for (int i = 0; i < kWtPerThread; ++i)
         if (q0 + ty + 16 * i < a.nq) {
@@ -186,7 +172,6 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
           wt_push<C>(acc[i], -D * a.inv_two_sigma2, v, a.HW);
         }
     }
-    base.next(a.HW);
   }
   // The 16 threads of a query row (one half-warp) merge in a fixed tree: lane t takes t + off.
   LEMMSE_UNROLL
@@ -222,7 +207,8 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
-  const int nE = (a.L + kWtTileE - 1) / kWtTileE, nloc = int(kend - kbeg), ntile = (nloc + kWtTileK - 1) / kWtTileK;
+  const int nE = (a.L + kWtTileE - 1) / kWtTileE;
+  const long long nstep = (kend - kbeg + kWtTileK - 1) / kWtTileK * nE;
   SoftmaxAcc<double> acc[2];
   double qn[2];
   for (int mt = 0; mt < 2; ++mt) {
@@ -231,10 +217,10 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
     qn[mt] = q < a.nq ? a.qn[q] : 0.0;
   }
   WtStages st{a, q0, kbeg, kend, nE, tid, {}, {}};
-  st.fetch(0, 0);
-  TileBase base;
+  st.fetch(0);
   double c[2][4][2];
-  for (int tile = 0, ec = 0; tile < ntile; ec = ec + 1 < nE ? ec + 1 : 0, tile += ec == 0) {
+  for (long long step = 0; step < nstep; ++step) {
+    const int ec = int(step % nE);
     if (ec == 0)
       LEMMSE_UNROLL
       for (int mt = 0; mt < 2; ++mt)
@@ -242,8 +228,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
         for (int nt = 0; nt < 4; ++nt) c[mt][nt][0] = c[mt][nt][1] = 0;
     st.store(Qs, Ks);
     __syncthreads();
-    if (ec + 1 < nE) st.fetch(tile, ec + 1);
-    else if (tile + 1 < ntile) st.fetch(tile + 1, 0);
+    if (step + 1 < nstep) st.fetch(step + 1);
     LEMMSE_UNROLL
     for (int ks = 0; ks < kWtTileE / 4; ++ks) {
       double af[2], bf[4];
@@ -258,20 +243,20 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
     }
     __syncthreads();
     if (ec != nE - 1) continue;
+    const long long k0 = kbeg + step / nE * kWtTileK;
     LEMMSE_UNROLL
     for (int nt = 0; nt < 4; ++nt)
       LEMMSE_UNROLL
       for (int i = 0; i < 2; ++i) {
-        const int o = wk * 32 + nt * 8 + tig * 2 + i, loc = tile * kWtTileK + o;
-        if (loc >= nloc) continue;
-        const double* v = base.value(a, o, C);
-        const double kn = a.kn[kbeg + loc];
+        const long long k = k0 + wk * 32 + nt * 8 + tig * 2 + i;
+        if (k >= kend) continue;
+        const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+        const double kn = a.kn[k];
         LEMMSE_UNROLL
         for (int mt = 0; mt < 2; ++mt)
           if (q0 + wq * 16 + mt * 8 + g < a.nq)
             wt_push<C>(acc[mt], -wt_distance_from_dot(qn[mt], kn, c[mt][nt][i]) * a.inv_two_sigma2, v, a.HW);
       }
-    base.next(a.HW);
   }
   LEMMSE_UNROLL
   for (int mt = 0; mt < 2; ++mt) {
