@@ -69,46 +69,16 @@ __global__ void key_norms_kernel(const double* kT, long long ncols, int L, doubl
   kn[col] = s;
 }
 
-// The stages of a block's work, shared by both tile kernels: stage `step` holds elements
-// e0 … e0 + kWtTileE of the block's 64 query vectors and of one 64-key tile (k0 = kbeg + step / nE · 64,
-// e0 = (step % nE) · kWtTileE; zeros past the ends). Each is fetched into registers one stage ahead
-// (one block per SM: nothing else hides the latency) and stored into shared memory rows.
-constexpr int kWtLoads = kWtTileE * kWtTileQ / kWtThreads;
-static_assert(kWtTileQ == kWtTileK && kWtLoads * kWtThreads == kWtTileE * kWtTileQ, "tile shapes");
-struct WtStages {
-  const WtArgs& a;
-  long long q0, kbeg, kend;
-  int nE, tid;
-  double pq[kWtLoads], pk[kWtLoads];
-  __device__ void fetch(long long step) {
-    const long long k0 = kbeg + step / nE * kWtTileK;
-    const int e0 = int(step % nE) * kWtTileE;
-    LEMMSE_UNROLL
-    for (int u = 0; u < kWtLoads; ++u) {
-      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
-      const bool in_e = e0 + e < a.L;
-      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
-      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
-    }
-  }
-  template <int kStride>
-  __device__ void store(double (*Qs)[kStride], double (*Ks)[kStride]) const {
-    LEMMSE_UNROLL
-    for (int u = 0; u < kWtLoads; ++u) {
-      const int t = tid + u * kWtThreads;
-      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
-      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
-    }
-  }
-};
-
 // kDot = false: D = Σ (q − k)², two fp64 instructions per element. kDot = true: D = ‖q‖² + ‖k‖² −
 // 2 q·k, one (the whitened vectors' norms are moderate, so fp64 keeps the cancellation far below
-// the accuracy bar: kernels/whitened_tile.hpp wt_distance_from_dot).
+// the accuracy bar: kernels/whitened_tile.hpp wt_distance_from_dot). The next stage's elements are
+// fetched into registers while this stage computes (one block per SM: nothing else hides latency).
 template <int C, bool kDot>
 __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, int slice0) {
   __shared__ double Qs[kWtTileE][kWtTileQ];
   __shared__ double Ks[kWtTileE][kWtTileK];
+  constexpr int kLoads = kWtTileE * kWtTileQ / kWtThreads;
+  static_assert(kWtTileQ == kWtTileK && kLoads * kWtThreads == kWtTileE * kWtTileQ, "tile shapes");
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
@@ -123,8 +93,19 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
     const long long q = q0 + ty + 16 * i;
     qn[i] = kDot && q < a.nq ? a.qn[q] : 0.0;
   }
-  WtStages st{a, q0, kbeg, kend, nE, tid, {}, {}};
-  st.fetch(0);
+  double pq[kLoads], pk[kLoads];
+  auto fetch = [&](long long step) {
+    const long long k0 = kbeg + step / nE * kWtTileK;
+    const int e0 = int(step % nE) * kWtTileE;
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
+      const bool in_e = e0 + e < a.L;
+      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
+      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+    }
+  };
+  fetch(0);
   double d[kWtPerThread][kWtPerThread];
   for (long long step = 0; step < nstep; ++step) {
     const int ec = int(step % nE);
@@ -133,9 +114,14 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
       for (int i = 0; i < kWtPerThread; ++i)
         LEMMSE_UNROLL
         for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
-    st.store(Qs, Ks);
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads;
+      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
+    }
     __syncthreads();
-    if (step + 1 < nstep) st.fetch(step + 1);
+    if (step + 1 < nstep) fetch(step + 1);
     LEMMSE_UNROLL
     for (int e = 0; e < kWtTileE; ++e) {
       double qv[kWtPerThread], kv[kWtPerThread];
@@ -203,6 +189,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
   __shared__ double Qs[kWtTileE][kWtPad];
   __shared__ double Ks[kWtTileE][kWtPad];
   __shared__ SoftmaxAcc<double> handoff[kWtTileQ];
+  constexpr int kLoads = kWtTileE * kWtTileQ / kWtThreads;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, wq = warp / 2, wk = warp % 2, g = lane / 4, tig = lane % 4;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
@@ -216,8 +203,19 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
     const long long q = q0 + wq * 16 + mt * 8 + g;
     qn[mt] = q < a.nq ? a.qn[q] : 0.0;
   }
-  WtStages st{a, q0, kbeg, kend, nE, tid, {}, {}};
-  st.fetch(0);
+  double pq[kLoads], pk[kLoads];
+  auto fetch = [&](long long step) {
+    const long long k0 = kbeg + step / nE * kWtTileK;
+    const int e0 = int(step % nE) * kWtTileE;
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
+      const bool in_e = e0 + e < a.L;
+      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
+      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+    }
+  };
+  fetch(0);
   double c[2][4][2];
   for (long long step = 0; step < nstep; ++step) {
     const int ec = int(step % nE);
@@ -226,9 +224,14 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
       for (int mt = 0; mt < 2; ++mt)
         LEMMSE_UNROLL
         for (int nt = 0; nt < 4; ++nt) c[mt][nt][0] = c[mt][nt][1] = 0;
-    st.store(Qs, Ks);
+    LEMMSE_UNROLL
+    for (int u = 0; u < kLoads; ++u) {
+      const int t = tid + u * kWtThreads;
+      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
+    }
     __syncthreads();
-    if (step + 1 < nstep) st.fetch(step + 1);
+    if (step + 1 < nstep) fetch(step + 1);
     LEMMSE_UNROLL
     for (int ks = 0; ks < kWtTileE / 4; ++ks) {
       double af[2], bf[4];
