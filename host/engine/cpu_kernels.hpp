@@ -47,20 +47,22 @@ constexpr int kWhitenedQueries = 4;
 constexpr int kWhitenedLanes = 8;  // keys per register block; key counts are padded to a multiple
 struct WhitenedDistanceArgs {
   int L;                        // vector length C·P²
-  std::size_t npad;             // keys, padded to a multiple of kWhitenedLanes
+  std::size_t n;                // keys in this block, a multiple of kWhitenedLanes
+  std::size_t stride;           // distance between one element's rows of kT (the padded key count)
   const double* q;              // kWhitenedQueries × L query vectors
-  const double* kT;             // L × npad key vectors, transposed (padding: anything finite)
-  double* D;                    // out: kWhitenedQueries × npad
+  const double* kT;             // L rows of `stride` key elements, transposed (padding: anything finite)
+  double* D;                    // out: kWhitenedQueries × n squared distances
 };
 
-// One pixel's logits l[0..npad) against keys with values val (C × npad; −inf logits for padding),
+// One pixel's logits l[0..n) against keys with values val (C rows; −inf logits for padding),
 // pushed into its fp64 online-softmax state in one block: one max update per block, float32
 // weights (keys > 87 nats below the max dropped, as accumulate_row does), fp64 lane sums folded
 // in a fixed order.
 struct BlockArgs {
-  const double* l;
-  std::size_t npad;
-  const double* val;
+  const double* l;              // n logits (a multiple of kWhitenedLanes)
+  std::size_t n;
+  const double* val;            // C rows of `stride` values
+  std::size_t stride;
   int C;
 };
 

@@ -48,6 +48,8 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   const int C = p.C, k = s.topk;
   const std::size_t HW = p.HW, L = std::size_t(C) * p.d, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
   const std::size_t npad = round_up(HW, cpu::kWhitenedLanes), mpad = round_up(HW, MQ);
+  // Keys per chunk: ~128 KiB of transposed key elements (L2-resident), whole register blocks.
+  const std::size_t nchunk = std::min(npad, std::max<std::size_t>(1, (16384 / L) / cpu::kWhitenedLanes) * cpu::kWhitenedLanes);
 
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
   TopkTable image_topk(k > 0 ? HW : 0, k);
@@ -69,7 +71,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
           for (auto& a : st) softmax_init(a);
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           Scratch w;
-          w.D.resize(MQ * npad);
+          w.D.resize(MQ * nchunk);
           w.l.resize(npad);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
@@ -90,17 +92,23 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
               ++done;
               continue;
             }
-            for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
-              K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), npad, &qw[m0 * L], w.kT.data(), w.D.data()});
-              for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
-                const double* D = &w.D[i * npad];
-                for (std::size_t n = 0; n < HW; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
-                for (std::size_t n = HW; n < npad; ++n) w.l[n] = -INFINITY;
-                K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), npad, w.val.data(), C});
-                if (k > 0) {
-                  const double floor = slice_topk.floor(m0 + i);
-                  for (std::size_t n = 0; n < HW; ++n)
-                    if (w.l[n] >= floor) slice_topk.push(m0 + i, TopkEntry{w.l[n], train_ids[b], std::int64_t(n)});
+            // Keys in chunks whose transposed block stays in L2 across all query blocks (the whole
+            // image's keys, L × HW doubles, do not at CIFAR-10 sizes); per pixel the chunks arrive
+            // in key order.
+            for (std::size_t n0 = 0; n0 < npad; n0 += nchunk) {
+              const std::size_t cnt = std::min(nchunk, npad - n0), nreal = n0 < HW ? std::min(cnt, HW - n0) : 0;
+              for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
+                K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), cnt, npad, &qw[m0 * L], w.kT.data() + n0, w.D.data()});
+                for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
+                  const double* D = &w.D[i * cnt];
+                  for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
+                  for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
+                  K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C});
+                  if (k > 0) {
+                    const double floor = slice_topk.floor(m0 + i);
+                    for (std::size_t n = 0; n < nreal; ++n)
+                      if (w.l[n] >= floor) slice_topk.push(m0 + i, TopkEntry{w.l[n], train_ids[b], std::int64_t(n0 + n)});
+                  }
                 }
               }
             }
