@@ -25,6 +25,8 @@ struct lemmse_context {
   std::optional<lemmse::ForwardOperator> A;
   lemmse::PreinverseKind pre = lemmse::PreinverseKind::identity;
   double eps = 1e-3;
+  std::vector<double> filter;          // LEMMSE_PREINVERSE_FILTER: B's kernel, filter_h × filter_w
+  std::size_t filter_h = 0, filter_w = 0;
   lemmse_progress_fn progress = nullptr;
   void* progress_user = nullptr;
 };
@@ -157,6 +159,8 @@ void need_training(const lemmse_context* ctx) {
 }
 
 lemmse::PreInverse preinverse(const lemmse_context* ctx) {
+  if (ctx->pre == lemmse::PreinverseKind::filter)
+    return lemmse::make_filter_preinverse(*ctx->A, ctx->filter, ctx->filter_h, ctx->filter_w, ctx->compat);
   return lemmse::make_preinverse(ctx->pre, *ctx->A, ctx->compat, ctx->eps);
 }
 
@@ -312,10 +316,25 @@ lemmse_status lemmse_set_problem_kernel(lemmse_context* ctx, const lemmse_array*
 lemmse_status lemmse_set_preinverse(lemmse_context* ctx, lemmse_preinverse kind, double eps) {
   return guard([&] {
     need(ctx);
-    require(kind >= LEMMSE_PREINVERSE_IDENTITY && kind <= LEMMSE_PREINVERSE_INVERSE, "unknown pre-inverse");
+    require(kind >= LEMMSE_PREINVERSE_IDENTITY && kind <= LEMMSE_PREINVERSE_INVERSE,
+            kind == LEMMSE_PREINVERSE_FILTER ? "LEMMSE_PREINVERSE_FILTER is set with lemmse_set_preinverse_filter (it needs the kernel)"
+                                             : "unknown pre-inverse");
     ctx->pre = static_cast<lemmse::PreinverseKind>(kind);
     ctx->eps = eps;
     if (ctx->A) preinverse(ctx);  // validate against the current problem now
+  });
+}
+
+lemmse_status lemmse_set_preinverse_filter(lemmse_context* ctx, const lemmse_array* kernel) {
+  return guard([&] {
+    need(ctx);
+    std::size_t r, c;
+    std::vector<double> k = to_plane(kernel, "kernel", r, c, ctx->stream);
+    if (ctx->A) lemmse::make_filter_preinverse(*ctx->A, k, r, c, ctx->compat);  // validate before keeping it
+    ctx->filter = std::move(k);
+    ctx->filter_h = r;
+    ctx->filter_w = c;
+    ctx->pre = lemmse::PreinverseKind::filter;
   });
 }
 

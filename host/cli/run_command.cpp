@@ -51,9 +51,13 @@ void add_run_options(CLI::App& c, RunOptions& o) {
       ->capture_default_str();
   c.add_option("--preinverse", o.preinverse,
                "Pre-inverse B applied to y (physics-aware estimators): identity (physics-agnostic) | mask (binary "
-               "mask, inpainting) | eps-mask (ε-inverse mask, inpainting) | inverse (inverse filter, blur)")
-      ->check(CLI::IsMember({"identity", "mask", "eps-mask", "inverse"}))
+               "mask, inpainting) | eps-mask (ε-inverse mask, inpainting) | inverse (inverse filter, blur) | filter "
+               "(your own stationary B for a blur problem: --preinverse-kernel)")
+      ->check(CLI::IsMember({"identity", "mask", "eps-mask", "inverse", "filter"}))
       ->capture_default_str();
+  c.add_option("--preinverse-kernel", o.preinverse_kernel,
+               "With --preinverse filter: B's correlation kernel as .npy (H×W, centre at (H/2, W/2), as blur-kernel); "
+               "it must be invertible");
   c.add_option("--eps", o.eps, "ε of the eps-mask pre-inverse")->capture_default_str();
   c.add_option("--sigma", o.sigma, "Noise standard deviation σ on the [0,1] scale (> 0)")->capture_default_str();
   c.add_option("--measurement", o.measurement,
@@ -104,6 +108,8 @@ void check_run_options(const RunOptions& o) {
   parse_compat(o.compat);
   parse_backend(o.backend);
   parse_preinverse(o.preinverse);
+  if ((o.preinverse == "filter") != !o.preinverse_kernel.empty())
+    throw InvalidArgument("--preinverse filter and --preinverse-kernel FILE.npy go together");
   parse_dataset_kind(o.dataset);
   check_problem_spec(o.problem);
   if (!(o.sigma > 0) || !std::isfinite(o.sigma)) throw InvalidArgument("--sigma must be a finite number > 0");
@@ -149,7 +155,8 @@ int execute_run(const RunOptions& o) {
       std::to_string(data.train.shape.h) + "×" + std::to_string(data.train.shape.w) + " from " + data.description);
 
   const ForwardOperator A = make_forward_operator(o.problem, data.train.shape, s.compat, o.mask_seed);
-  const PreInverse B = make_preinverse(parse_preinverse(o.preinverse), A, s.compat, o.eps);
+  const PreInverse B = o.preinverse == "filter" ? load_filter_preinverse(A, o.preinverse_kernel, s.compat)
+                                                 : make_preinverse(parse_preinverse(o.preinverse), A, s.compat, o.eps);
 
   Images y;
   const bool have_clean = o.measurement.empty();
@@ -193,6 +200,7 @@ int execute_run(const RunOptions& o) {
   m["estimator"] = o.estimator;
   m["problem"] = o.problem;
   m["preinverse"] = o.preinverse;
+  if (!o.preinverse_kernel.empty()) m["preinverse_kernel"] = o.preinverse_kernel;
   m["compat"] = o.compat;
   m["sigma"] = o.sigma;
   m["patch"] = (s.estimator == EstimatorKind::lemmse || s.estimator == EstimatorKind::lmmse) ? nlohmann::json(o.patch) : nlohmann::json(nullptr);

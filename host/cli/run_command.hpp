@@ -11,6 +11,7 @@ struct RunOptions {
   std::string estimator = "le-mmse";
   int patch = 5;
   std::string problem = "denoise", preinverse = "identity", compat = "consistent", backend = "auto";
+  std::string preinverse_kernel;  // --preinverse filter: .npy kernel of B
   double sigma = 0.2, eps = 1e-3;
   std::string measurement;
   std::uint64_t noise_seed = 0, mask_seed = 1234;

@@ -57,7 +57,7 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
   PreinverseKind bk = B.kind;
   // Whole-image windows with an invertible circulant B: (Bd)ᵀ(BBᵀ)⁻¹(Bd) = ‖d‖², so the
   // whitened distance is exactly the plain distance between y and shifts of A x_b.
-  if (p.whole && bk == PreinverseKind::inverse) {
+  if (p.whole && (bk == PreinverseKind::inverse || bk == PreinverseKind::filter)) {
     bk = PreinverseKind::identity;
     p.query_is_y = true;
   }
@@ -117,7 +117,8 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
       }
       break;
     }
-    case PreinverseKind::inverse: {
+    case PreinverseKind::inverse:
+    case PreinverseKind::filter: {  // any invertible stationary B: Mahalanobis distance of B's noise
       p.metric = Metric::whitened;
       p.d = s.patch * s.patch;
       p.chol.resize(std::size_t(p.d) * p.d);

@@ -190,6 +190,12 @@ ForwardOperator make_forward_operator(const std::string& spec, ImageShape shape,
   return A;
 }
 
+PreInverse load_filter_preinverse(const ForwardOperator& A, const std::string& npy_file, Compat compat) {
+  std::size_t rows, cols;
+  const NpyArray a = read_plane(npy_file, "pre-inverse kernel", rows, cols);  // the reader blur-kernel uses
+  return make_filter_preinverse(A, a.values, rows, cols, compat);
+}
+
 void ForwardOperator::apply(const double* x, double* out, int channels) const {
   const std::size_t HW = std::size_t(h) * w;
   for (int c = 0; c < channels; ++c) {

@@ -1,5 +1,8 @@
-// Pre-inverses B (ESTIMATORS.md §4): identity, binary mask, ε-inverse mask, inverse filter.
+// Pre-inverses B (ESTIMATORS.md §4): identity, binary mask, ε-inverse mask, inverse filter, and a
+// user-supplied stationary filter.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "lemmse/errors.hpp"
@@ -13,7 +16,8 @@ PreinverseKind parse_preinverse(const std::string& s) {
   if (s == "mask") return PreinverseKind::mask;
   if (s == "eps-mask") return PreinverseKind::eps_mask;
   if (s == "inverse") return PreinverseKind::inverse;
-  throw InvalidArgument("unknown --preinverse '" + s + "' (identity, mask, eps-mask, inverse)");
+  if (s == "filter") return PreinverseKind::filter;
+  throw InvalidArgument("unknown --preinverse '" + s + "' (identity, mask, eps-mask, inverse, filter)");
 }
 
 const char* to_string(PreinverseKind k) {
@@ -22,14 +26,27 @@ const char* to_string(PreinverseKind k) {
     case PreinverseKind::mask: return "mask";
     case PreinverseKind::eps_mask: return "eps-mask";
     case PreinverseKind::inverse: return "inverse";
+    case PreinverseKind::filter: return "filter";
   }
   return "?";
 }
+
+namespace {
+// Noise covariance of B e is circulant with autocorrelation R = F⁻¹(|B̂|²).
+void set_noise_autocorr(PreInverse& B) {
+  std::vector<std::complex<double>> P(B.transfer.size());
+  for (std::size_t i = 0; i < P.size(); ++i) P[i] = std::norm(B.transfer[i]);
+  B.noise_autocorr.resize(std::size_t(B.h) * B.w);
+  B.fft->inverse(P.data(), B.noise_autocorr.data());
+}
+}  // namespace
 
 PreInverse make_preinverse(PreinverseKind kind, const ForwardOperator& A, Compat compat, double eps) {
   PreInverse B;
   B.h = A.h;
   B.w = A.w;
+  if (kind == PreinverseKind::filter)
+    throw InvalidArgument("--preinverse filter needs its kernel (--preinverse-kernel FILE.npy; make_filter_preinverse)");
   if (A.kind == ForwardOperator::Kind::identity || kind == PreinverseKind::identity) return B;  // B = I
   const std::size_t HW = std::size_t(A.h) * A.w;
   if (kind == PreinverseKind::mask || kind == PreinverseKind::eps_mask) {
@@ -90,11 +107,34 @@ PreInverse make_preinverse(PreinverseKind kind, const ForwardOperator& A, Compat
     fft->forward(rolled.data(), B.transfer.data());
     for (auto& t : B.transfer) t = std::conj(t);
   }
-  // Noise covariance of B e is circulant with autocorrelation R = F⁻¹(|B̂|²).
-  std::vector<std::complex<double>> P(M);
-  for (std::size_t i = 0; i < M; ++i) P[i] = std::norm(B.transfer[i]);
-  B.noise_autocorr.resize(HW);
-  fft->inverse(P.data(), B.noise_autocorr.data());
+  set_noise_autocorr(B);
+  return B;
+}
+
+PreInverse make_filter_preinverse(const ForwardOperator& A, const std::vector<double>& kernel, std::size_t kh, std::size_t kw,
+                                  Compat compat) {
+  if (!A.is_convolution())
+    throw InvalidArgument("--preinverse filter needs a blur problem (blur-gaussian, blur-disk, blur-kernel)");
+  // The kernel as an operator of the same grid and conventions as blur-kernel: its transfer is B̂.
+  const ForwardOperator K = make_kernel_operator(ImageShape{1, A.h, A.w}, kernel, kh, kw, compat, "preinverse filter");
+  PreInverse B;
+  B.kind = PreinverseKind::filter;
+  B.h = A.h;
+  B.w = A.w;
+  B.fft = K.fft;
+  B.transfer = K.transfer;
+  double lo = INFINITY, hi = 0;
+  for (const auto& t : B.transfer) {
+    lo = std::min(lo, std::abs(t));
+    hi = std::max(hi, std::abs(t));
+  }
+  if (!(lo > 1e-12 * hi))
+  {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "the --preinverse filter is not invertible: its transfer function reaches %.3g (largest %.3g)", lo, hi);
+    throw InvalidArgument(std::string(msg) + ", so its noise covariance cannot be whitened");
+  }
+  set_noise_autocorr(B);
   return B;
 }
 
@@ -114,6 +154,7 @@ void PreInverse::apply(const double* y, double* out, int channels) const {
         for (std::size_t p = 0; p < HW; ++p) oc[p] = beta[p] * yc[p];
         break;
       case PreinverseKind::inverse:
+      case PreinverseKind::filter:
         apply_transfer(*fft, transfer, yc, oc);
         break;
     }

@@ -68,7 +68,8 @@ typedef enum lemmse_preinverse {
   LEMMSE_PREINVERSE_IDENTITY = 0, /* physics-agnostic */
   LEMMSE_PREINVERSE_MASK = 1,     /* binary mask (inpainting) */
   LEMMSE_PREINVERSE_EPS_MASK = 2, /* ε-inverse mask (inpainting) */
-  LEMMSE_PREINVERSE_INVERSE = 3   /* regularised inverse filter (blur) */
+  LEMMSE_PREINVERSE_INVERSE = 3,  /* regularised inverse filter (blur) */
+  LEMMSE_PREINVERSE_FILTER = 4    /* the caller's stationary B: set with lemmse_set_preinverse_filter */
 } lemmse_preinverse;
 
 typedef enum lemmse_compat { LEMMSE_COMPAT_CONSISTENT = 0, LEMMSE_COMPAT_REFERENCE = 1 } lemmse_compat;
@@ -128,6 +129,11 @@ LEMMSE_API lemmse_status lemmse_set_problem_mask(lemmse_context* ctx, const lemm
 LEMMSE_API lemmse_status lemmse_set_problem_kernel(lemmse_context* ctx, const lemmse_array* kernel);
 /* eps is used by LEMMSE_PREINVERSE_EPS_MASK only (the paper: 1e-3). */
 LEMMSE_API lemmse_status lemmse_set_preinverse(lemmse_context* ctx, lemmse_preinverse kind, double eps);
+/* The caller's stationary pre-inverse for a blur problem: B y = kernel ⋆ y (shape {1,1,kh,kw},
+ * centre at (kh/2, kw/2), circular cross-correlation, as lemmse_set_problem_kernel). It must be
+ * invertible (LEMMSE_ERROR_INVALID_ARGUMENT otherwise); physics-aware estimators then use the
+ * whitened distance of its noise covariance. Selects LEMMSE_PREINVERSE_FILTER. */
+LEMMSE_API lemmse_status lemmse_set_preinverse_filter(lemmse_context* ctx, const lemmse_array* kernel);
 /* Consistent (default) or the authors' code's conventions (docs/CONVENTIONS.md). Set it before
  * lemmse_set_problem: operators built afterwards follow it. */
 LEMMSE_API lemmse_status lemmse_set_compat(lemmse_context* ctx, lemmse_compat compat);

@@ -55,7 +55,8 @@ ForwardOperator make_kernel_operator(ImageShape shape, const std::vector<double>
                                      Compat compat, const std::string& name);
 
 // The pre-inverse B applied to y before the estimator (physics-aware variants).
-enum class PreinverseKind { identity, mask, eps_mask, inverse };
+// filter: a user-supplied stationary B (a correlation kernel; make_filter_preinverse).
+enum class PreinverseKind { identity, mask, eps_mask, inverse, filter };
 PreinverseKind parse_preinverse(const std::string& s);
 const char* to_string(PreinverseKind k);
 
@@ -66,9 +67,9 @@ struct PreInverse {
   std::vector<double> beta;       // eps_mask: β = μ + ε(1−μ)
   std::vector<double> inv_beta;   // eps_mask: 1/β
   double eps = 1e-3;              // eps_mask: ε
-  std::vector<std::complex<double>> transfer;  // inverse: DFT of B (h*(w/2+1))
-  std::vector<double> noise_autocorr;          // inverse: R(d) = Σ_t k_B(t) k_B(t+d), h*w
-  std::shared_ptr<const RealFft2> fft;         // inverse: plan for h×w
+  std::vector<std::complex<double>> transfer;  // inverse, filter: DFT of B (h*(w/2+1))
+  std::vector<double> noise_autocorr;          // inverse, filter: R(d) = Σ_t k_B(t) k_B(t+d), h*w
+  std::shared_ptr<const RealFft2> fft;         // inverse, filter: plan for h×w
 
   void apply(const double* y, double* out, int channels) const;
   Images apply(const Images& y) const;
@@ -79,6 +80,15 @@ struct PreInverse {
 // inverse: B is the regularised inverse filter 1/(Â + 1e-7) (consistent) or the authors'
 // float32 kernel real(ifft2(1/(fft2(k)+1e-7))) centred at (H/2, W/2) (reference).
 PreInverse make_preinverse(PreinverseKind kind, const ForwardOperator& A, Compat compat, double eps = 1e-3);
+
+// A user-supplied stationary pre-inverse for a blur problem A: B y = kernel ⋆ y (circular
+// cross-correlation, kernel kh×kw with its centre at (kh/2, kw/2), as blur-kernel). Physics-aware
+// estimators then use the whitened metric of B's noise covariance. Rejects (InvalidArgument) a
+// kernel whose transfer function vanishes (B not invertible: no covariance to whiten).
+PreInverse make_filter_preinverse(const ForwardOperator& A, const std::vector<double>& kernel, std::size_t kh, std::size_t kw,
+                                  Compat compat);
+// The same from a .npy kernel (H×W, 1×H×W or 1×1×H×W), as blur-kernel:FILE.npy reads it.
+PreInverse load_filter_preinverse(const ForwardOperator& A, const std::string& npy_file, Compat compat);
 
 // y = A x + σ e with e ~ N(0, I) over every entry (also masked pixels). Image i of the batch
 // uses the noise stream (seed, first_index + i), so a subset sees the same noise as the whole.

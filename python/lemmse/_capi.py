@@ -124,6 +124,7 @@ _decl("lemmse_set_problem", ctypes.c_int, ctx_p, ctypes.c_char_p, ctypes.c_uint6
 _decl("lemmse_set_problem_mask", ctypes.c_int, ctx_p, ctypes.POINTER(Array))
 _decl("lemmse_set_problem_kernel", ctypes.c_int, ctx_p, ctypes.POINTER(Array))
 _decl("lemmse_set_preinverse", ctypes.c_int, ctx_p, ctypes.c_int, ctypes.c_double)
+_decl("lemmse_set_preinverse_filter", ctypes.c_int, ctx_p, ctypes.POINTER(Array))
 _decl("lemmse_set_compat", ctypes.c_int, ctx_p, ctypes.c_int)
 _decl("lemmse_simulate", ctypes.c_int, ctx_p, ctypes.POINTER(Array), ctypes.c_double, ctypes.c_uint64, ctypes.c_uint64,
       c_double_p)

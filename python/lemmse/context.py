@@ -160,7 +160,15 @@ class Context:
             C.check(C.lib.lemmse_set_problem(self._ptr, _enc(problem), int(mask_seed)))
         return self
 
-    def set_preinverse(self, kind="identity", eps=1e-3):
+    def set_preinverse(self, kind="identity", eps=1e-3, *, kernel=None):
+        """Pre-inverse B: "identity", "mask", "eps-mask" (with `eps`), "inverse", or "filter" with
+        your own stationary `kernel` (kh×kw, centre at (kh//2, kw//2), invertible) for a blur problem."""
+        if kind == "filter":
+            if kernel is None:
+                raise ValueError('set_preinverse("filter") needs kernel=')
+            arr, keep = _as_c_array(np.asarray(kernel, dtype=np.float64)[None, None] if np.ndim(kernel) == 2 else kernel)
+            C.check(C.lib.lemmse_set_preinverse_filter(self._ptr, ctypes.byref(arr)))
+            return self
         C.check(C.lib.lemmse_set_preinverse(self._ptr, _choice(_PREINVERSES, kind, "pre-inverse"), float(eps)))
         return self
 

@@ -57,6 +57,24 @@ def test_topk_weights_reconstruct_the_estimate(backend, rtol):
     assert np.all(out.variance >= 0)
 
 
+def test_identity_filter_preinverse_equals_the_physics_agnostic_estimate():
+    # B given as the 1×1 kernel [1]: its whitened distance is the plain one, on both host backends
+    train, y = small_problem(7, (6, 2, 6, 7))
+    for backend in ("reference", "cpu"):
+        with lemmse.Context(backend) as a, lemmse.Context(backend) as b:
+            a.set_training(train).set_problem("blur-gaussian:1").set_preinverse("filter", kernel=np.ones((1, 1)))
+            b.set_training(train).set_problem("blur-gaussian:1").set_preinverse("identity")
+            ea = a.estimate(y, patch=3, sigma=0.3).estimate
+            eb = b.estimate(y, patch=3, sigma=0.3).estimate
+        np.testing.assert_allclose(ea, eb, rtol=1e-6, atol=1e-9)
+    with lemmse.Context("reference") as c:
+        c.set_training(train).set_problem("blur-gaussian:1")
+        with pytest.raises(lemmse.InvalidArgumentError, match="not invertible"):
+            c.set_preinverse("filter", kernel=np.array([[-1.0, 1.0]]))
+        with pytest.raises(ValueError):
+            c.set_preinverse("filter")
+
+
 def test_python_and_cli_give_the_same_estimate():
     cli = os.environ.get("LEMMSE_CLI")
     if not cli:

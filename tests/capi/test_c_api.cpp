@@ -67,6 +67,42 @@ TEST_CASE("C API estimates equal the C++ engine's, with every side output", "[ca
   CHECK(tp == r.topk_position);
 }
 
+TEST_CASE("C API: a caller's stationary pre-inverse filter", "[capi][whitened]") {
+  Images train = lemmse_test::random_images(5, ImageShape{2, 6, 7}, 11);
+  Images y = lemmse_test::random_images(1, ImageShape{2, 6, 7}, 12);
+  Ctx ctx;
+  lemmse_array ta = host_array(train.data.data(), LEMMSE_FLOAT64, 5, 2, 6, 7);
+  REQUIRE(lemmse_set_training_images(ctx.p, &ta) == LEMMSE_OK);
+  REQUIRE(lemmse_set_problem(ctx.p, "blur-gaussian:1", 0) == LEMMSE_OK);
+  // the filter kind needs its kernel: refused through lemmse_set_preinverse
+  CHECK(lemmse_set_preinverse(ctx.p, LEMMSE_PREINVERSE_FILTER, 0) == LEMMSE_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(lemmse_last_error()).find("lemmse_set_preinverse_filter") != std::string::npos);
+  const std::vector<double> singular{-1, 1};
+  lemmse_array sa = host_array(singular.data(), LEMMSE_FLOAT64, 1, 1, 1, 2);
+  CHECK(lemmse_set_preinverse_filter(ctx.p, &sa) == LEMMSE_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(lemmse_last_error()).find("not invertible") != std::string::npos);
+  const std::vector<double> k{0, 1, 0, 1, 8, 1, 0, 1, 0};
+  lemmse_array ka = host_array(k.data(), LEMMSE_FLOAT64, 1, 1, 3, 3);
+  REQUIRE(lemmse_set_preinverse_filter(ctx.p, &ka) == LEMMSE_OK);
+  lemmse_params p;
+  lemmse_params_init(&p);
+  p.patch = 3;
+  p.sigma = 0.2;
+  std::vector<double> est(y.data.size());
+  lemmse_outputs out;
+  std::memset(&out, 0, sizeof out);
+  out.estimate = est.data();
+  lemmse_array ya = host_array(y.data.data(), LEMMSE_FLOAT64, 1, 2, 6, 7);
+  REQUIRE(lemmse_estimate(ctx.p, &p, &ya, &out) == LEMMSE_OK);
+
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", train.shape, Compat::consistent);
+  PreInverse B = make_filter_preinverse(A, k, 3, 3, Compat::consistent);
+  EstimatorSettings s;
+  s.patch = 3;
+  s.sigma = 0.2;
+  CHECK(est == lemmse_test::estimate(s, train, A, B, y).estimate.data);
+}
+
 TEST_CASE("C API reads strided float32 and uint8 arrays", "[capi]") {
   // NHWC uint8 training images described with strides, and a float32 measurement.
   const int N = 3, C = 3, H = 5, W = 5;

@@ -68,6 +68,7 @@ TEST_CASE("lemmse refuses bad input with a message and a non-zero exit", "[cli][
   write_npy_f64(dir + "/nan.npy", {1, 1, 28, 28}, std::vector<double>(784, NAN));
   write_npy_f64(dir + "/rgb.npy", {1, 3, 28, 28}, std::vector<double>(3 * 784, 0.5));
   { std::ofstream(dir + "/junk.npy") << "junk"; }
+  write_npy_f64(dir + "/singular.npy", {3, 3}, {0, 1, 0, 1, 4, 1, 0, 1, 0});  // transfer 0 at (π, π)
   const std::string small = " --train-count 5 --test-count 1 --out " + dir + "/o";
   for (const Bad& b : std::vector<Bad>{
            {"run --patch 4" + small, "odd"},
@@ -86,6 +87,9 @@ TEST_CASE("lemmse refuses bad input with a message and a non-zero exit", "[cli][
            {"run --dataset mnist" + small, "--data-dir"},
            {"run --dataset npy --data-dir " + dir + "/missing.npy" + small, "cannot open"},
            {"run --backend cuda --topk 2" + small, "--backend cuda"},
+           {"run --problem blur-gaussian:1 --preinverse filter" + small, "--preinverse-kernel"},
+           {"run --problem blur-gaussian:1 --preinverse filter --preinverse-kernel " + dir + "/singular.npy" + small, "not invertible"},
+           {"run --problem denoise --preinverse filter --preinverse-kernel " + dir + "/singular.npy" + small, "blur problem"},
        }) {
     Result r = lemmse_cli(b.args);
     INFO(b.args << "\n" << r.output);

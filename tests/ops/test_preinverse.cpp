@@ -51,3 +51,28 @@ TEST_CASE("pre-inverses must match the problem", "[ops][preinverse][errors]") {
   CHECK(make_preinverse(PreinverseKind::inverse, id, Compat::consistent).kind == PreinverseKind::identity);
   CHECK_THROWS_AS(make_preinverse(PreinverseKind::eps_mask, box, Compat::consistent, 0.0), InvalidArgument);
 }
+
+TEST_CASE("a user-supplied filter pre-inverse: correlation with its kernel; invertible only", "[ops][preinverse]") {
+  const ImageShape s{1, 8, 9};
+  ForwardOperator blur = make_forward_operator("blur-gaussian:1", s, Compat::consistent);
+  CHECK(parse_preinverse("filter") == PreinverseKind::filter);
+  CHECK_THROWS_WITH(make_preinverse(PreinverseKind::filter, blur, Compat::consistent), Catch::Contains("--preinverse-kernel"));
+  // the identity kernel is B = I; a 3×3 kernel acts as the blur operator built from the same array
+  PreInverse id = make_filter_preinverse(blur, {1.0}, 1, 1, Compat::consistent);
+  const std::vector<double> k{0, 1, 0, 1, 8, 1, 0, 1, 0};
+  PreInverse B = make_filter_preinverse(blur, k, 3, 3, Compat::consistent);
+  ForwardOperator K = make_kernel_operator(s, k, 3, 3, Compat::consistent, "k");
+  Images x(1, s);
+  for (std::size_t i = 0; i < x.data.size(); ++i) x.data[i] = std::sin(0.7 * double(i)) + 0.1 * double(i % 5);
+  Images bx = B.apply(x), kx = K.apply(x), ix = id.apply(x);
+  for (std::size_t i = 0; i < x.data.size(); ++i) {
+    CHECK(ix.data[i] == Approx(x.data[i]).margin(1e-12));
+    CHECK(bx.data[i] == Approx(kx.data[i]).margin(1e-12));
+  }
+  CHECK(id.noise_autocorr[0] == Approx(1.0));  // white: R = δ
+  CHECK(std::fabs(id.noise_autocorr[5]) < 1e-12);
+  // a difference kernel removes the mean: its transfer vanishes at frequency 0 on any grid
+  CHECK_THROWS_WITH(make_filter_preinverse(blur, {-1, 1}, 1, 2, Compat::consistent), Catch::Contains("not invertible"));
+  ForwardOperator box = make_forward_operator("inpaint-box:3", s, Compat::consistent);
+  CHECK_THROWS_WITH(make_filter_preinverse(box, {1.0}, 1, 1, Compat::consistent), Catch::Contains("blur problem"));
+}
