@@ -93,14 +93,17 @@ double available_host_bytes() {
 
 
 // Fails early, naming both sizes, when the run cannot fit in host memory.
-void check_host_memory(const EstimatorSettings& s, const Images& train, const Images& y, int threads) {
+void check_host_memory(const EstimatorSettings& s, const Images& train, const Images& y, int threads, bool whitened) {
   const double HW = double(train.shape.pixels()), CHW = double(train.shape.size()), K = double(y.n);
   double need = double(train.n) * CHW * 8.0;                         // keys B A x_b
   need += K * CHW * 8.0 * (s.variance ? 2.0 : 1.0);                  // estimate, variance
   need += K * HW * 8.0 * ((s.log_density ? 1 : 0) + (s.effective_count ? 1 : 0));
   need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
   need += std::min(K, double(std::max(threads, 1))) * HW * double(s.topk) * 24.0;  // top-k heaps in flight
-  need += double(train.n) * CHW * 4.0 + std::ceil(double(train.n) / 16.0) * HW * (3.0 + 3.0 * train.shape.c) * 8.0;  // CPU engine
+  // CPU engines: float32 keys, one softmax state per (slice, pixel) (SoftmaxAcc: 15 doubles)
+  need += double(train.n) * CHW * 4.0 + std::ceil(double(train.n) / 16.0) * HW * double(sizeof(SoftmaxAcc<double>));
+  if (whitened)  // whitened vectors (C·P² doubles per position): the query's, and two key copies per thread
+    need += (1.0 + 2.0 * std::max(threads, 1)) * HW * double(train.shape.c) * double(s.patch) * double(s.patch) * 8.0;
   const double avail = available_host_bytes();
   if (avail > 0 && need > avail)
     throw ResourceError("this run needs about " + gib(need) + " of host memory but " + gib(avail) +
@@ -114,7 +117,9 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
   validate_inputs(s, train, y);
   if (train_ids.size() != train.n) throw InvalidArgument("train_ids must label every training image");
   if (A.h != train.shape.h || A.w != train.shape.w) throw InvalidArgument("the operator was built for another image size");
-  check_host_memory(s, train, y, resolve_threads(s.threads));
+  const bool whitened = (B.kind == PreinverseKind::inverse || B.kind == PreinverseKind::filter) &&
+                        (s.estimator == EstimatorKind::lemmse || s.estimator == EstimatorKind::lmmse);
+  check_host_memory(s, train, y, resolve_threads(s.threads), whitened);
   const Problem p = build_problem(s, train, A, B);
   // cuda: the CUDA engine or a clear refusal. auto: the CUDA engine when a device is present and
   // it covers the request, else the fast CPU engines (window or whitened); --backend reference
