@@ -5,6 +5,7 @@
 #include <map>
 
 #include "lemmse/errors.hpp"
+#include "util/parallel.hpp"
 
 namespace lemmse {
 namespace {
@@ -63,7 +64,8 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
   }
   // Keys B A x_b
   p.keys = A.apply(train);
-  if (bk != PreinverseKind::identity) p.keys = B.apply(p.keys);
+  if (bk != PreinverseKind::identity)  // in place (no second copy of the training set), all cores
+    parallel_for(p.keys.n, 0, [&](std::size_t i) { B.apply(p.keys.image(i), p.keys.image(i), p.C); });
 
   const std::size_t WW = std::size_t(p.win_h()) * p.win_w();
   auto key_pixel = [&](std::size_t n, int du, int dv) {

@@ -6,6 +6,7 @@
 #include "lemmse/io.hpp"
 #include "lemmse/operators.hpp"
 #include "ops/fft.hpp"
+#include "util/parallel.hpp"
 #include "util/parse.hpp"
 #include "util/splitmix.hpp"
 
@@ -217,7 +218,9 @@ void ForwardOperator::apply(const double* x, double* out, int channels) const {
 
 Images ForwardOperator::apply(const Images& x) const {
   Images out = x;
-  for (std::size_t i = 0; i < x.n; ++i) apply(x.image(i), out.image(i), x.shape.c);
+  if (kind == Kind::identity) return out;
+  // Images are independent (FFTW's new-array execution is thread-safe): all cores, same bits.
+  parallel_for(x.n, 0, [&](std::size_t i) { apply(x.image(i), out.image(i), x.shape.c); });
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "lemmse/errors.hpp"
 #include "lemmse/operators.hpp"
 #include "ops/fft.hpp"
+#include "util/parallel.hpp"
 
 namespace lemmse {
 
@@ -163,7 +164,8 @@ void PreInverse::apply(const double* y, double* out, int channels) const {
 
 Images PreInverse::apply(const Images& y) const {
   Images out = y;
-  for (std::size_t i = 0; i < y.n; ++i) apply(y.image(i), out.image(i), y.shape.c);
+  if (kind == PreinverseKind::identity) return out;
+  parallel_for(y.n, 0, [&](std::size_t i) { apply(y.image(i), out.image(i), y.shape.c); });  // independent images
   return out;
 }
 
