@@ -23,12 +23,7 @@ using namespace lemmse_test;
 #endif
 
 namespace {
-EstimatorOutputs run_cuda(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B,
-                          const Images& y) {
-  EstimatorOutputs out = run_estimator(s, Backend::cuda, train, iota_ids(train.n), A, B, y);
-  REQUIRE(out.backend == Backend::cuda);
-  return out;
-}
+const FastRunner run_cuda = runner_for(Backend::cuda);
 
 struct Case {
   Images train, y;

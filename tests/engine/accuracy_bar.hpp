@@ -19,6 +19,16 @@ using FastRunner = std::function<lemmse::EstimatorOutputs(const lemmse::Estimato
                                                           const lemmse::ForwardOperator&, const lemmse::PreInverse&,
                                                           const lemmse::Images&)>;
 
+// Backend b through run_estimator, as a FastRunner that also checks b (not a fallback) ran.
+inline FastRunner runner_for(lemmse::Backend b) {
+  return [b](const lemmse::EstimatorSettings& s, const lemmse::Images& train, const lemmse::ForwardOperator& A,
+             const lemmse::PreInverse& B, const lemmse::Images& y) {
+    lemmse::EstimatorOutputs out = lemmse::run_estimator(s, b, train, iota_ids(train.n), A, B, y);
+    REQUIRE(out.backend == b);
+    return out;
+  };
+}
+
 // Images: kind of data. The bar is defined on real images. Uniform random images are the
 // adversarial case of float32 inputs: their nearest keys sit at D ≈ 10, i.e. 10⁵ nats at
 // σ = 0.01, where the float32 rounding of inputs and differences alone (~10⁻⁷ of D) moves the

@@ -18,12 +18,7 @@ using namespace lemmse;
 using namespace lemmse_test;
 
 namespace {
-lemmse::EstimatorOutputs run_cpu(const EstimatorSettings& s, const Images& train, const ForwardOperator& A,
-                                 const PreInverse& B, const Images& y) {
-  EstimatorOutputs out = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
-  REQUIRE(out.backend == Backend::cpu);
-  return out;
-}
+const FastRunner run_cpu = runner_for(Backend::cpu);
 }  // namespace
 
 TEST_CASE("CPU engine meets the accuracy bar on random images", "[engine][cpu]") {
