@@ -64,38 +64,30 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
         [&](std::size_t sl) {
           partials[sl].init(HW, C);
           const cpu::AccState st = partials[sl].view();
-          std::vector<float> e(std::size_t(H) * (W + ww)), ext(std::size_t(W + ww));
-          std::vector<double> hsum(HW), D(HW);
-          std::vector<double> l(W), w(W);
-          std::vector<std::uint8_t> valid(W);
-          cpu::DistanceArgs da{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(), nullptr,
-                               weight_f.empty() ? nullptr : weight_f.data(), e.data(), hsum.data(), ext.data(), D.data()};
+          std::vector<double> scratch(cpu::window_scratch_size(H, W, p.win_h(), ww)), l(HW), w(W);
           const QuerySetup& q = queries[img];
+          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(),
+                            p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, scratch.data(), l.data(), w.data()};
+          cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            da.key = keys_f.data() + b * HW * C;
+            key.fill(C, H, W, keys_f.data() + b * HW * C, weight_f.empty() ? nullptr : weight_f.data(), train.image(b),
+                     p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? p.pattern_of.data() : nullptr);
+            const cpu::KeyImage kv = key.view();
             const std::size_t nshift = p.all_shifts ? HW : 1;
             for (std::size_t t = 0; t < nshift; ++t) {
               const int ti = int(t / W), tj = int(t % W);
-              K.distances(da, ti, tj);
-              for (int r = 0; r < H; ++r) {
-                const std::size_t key_row = std::size_t((r + ti) % H) * W;
-                if (p.strata)
+              K.shift_update(st, sa, kv, ti, tj);
+              if (k > 0)  // l: this shift's logits (−inf for incompatible keys)
+                for (int r = 0; r < H; ++r) {
+                  const std::size_t key_row = std::size_t((r + ti) % H) * W;
                   for (int j = 0; j < W; ++j) {
-                    const std::size_t n = key_row + std::size_t((j + tj) % W);
-                    valid[j] = q.valid[(std::size_t(r) * W + j) * np + std::size_t(p.pattern_of[n])];
+                    const std::size_t m = std::size_t(r) * W + std::size_t(j);
+                    if (l[m] > -INFINITY)
+                      slice_topk.push(m, TopkEntry{l[m], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
                   }
-                cpu::RowArgs ra{W, tj, std::size_t(r) * W, key_row, D.data() + std::size_t(r) * W, p.inv_two_sigma2,
-                                p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? valid.data() : nullptr,
-                                train.image(b), HW, l.data(), w.data()};
-                K.accumulate_row(st, ra);
-                if (k > 0)  // ra.l: this row's logits (−inf for incompatible keys)
-                  for (int j = 0; j < W; ++j)
-                    if (l[j] > -INFINITY)
-                      slice_topk.push(std::size_t(r) * W + std::size_t(j),
-                                      TopkEntry{l[j], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
-              }
+                }
             }
             ++done;
           }

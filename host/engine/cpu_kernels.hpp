@@ -1,45 +1,59 @@
 // The CPU engine's inner loops, compiled twice (baseline x86-64 and AVX2+FMA) and chosen at run
 // time. One call handles one (training image, shift): the distance of every query pixel (float32
-// differences, fp64 window sums), then the fp64 online-softmax update of a row of pixels.
+// differences, fp64 window sums), then the fp64 online-softmax update of every pixel.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/online_softmax.hpp"
 
 namespace lemmse {
 namespace cpu {
 
-struct DistanceArgs {
+// One training image as the window kernels read it: every row stored twice (row width 2W), so a
+// shifted key row is one contiguous run of W pixels and no loop splits at the wrap.
+struct KeyImage {
+  const float* k;               // C × H × 2W keys (B A x_b)
+  const float* weight;          // H × 2W pixel weights at key pixels, or null
+  const double* val;            // C × H × 2W values (clean x_b)
+  const double* bias;           // H × 2W per-key bias, or null
+  const int* pattern;           // H × 2W binary-mask pattern id of each key position, or null
+};
+
+// Fills one training image's KeyImage storage from plain C×H×W arrays (any may be null but k, val).
+struct KeyImageStore {
+  std::vector<float> k, weight;
+  std::vector<double> val, bias;
+  std::vector<int> pattern;
+  void fill(int C, int H, int W, const float* key, const float* pixel_weight, const double* value, const double* key_bias,
+            const int* pattern_of);
+  KeyImage view() const;
+};
+
+// Per-(query image, shift) arguments of the window kernels.
+struct ShiftArgs {
   int C, H, W;
   std::size_t HW;
   int du0, du1, dv0, dv1;       // window offsets
   bool whole;                   // whole-image window: every pixel gets the same D
   const float* q;               // C×HW query (v = B y)
-  const float* key;             // C×HW key image (B A x_b)
-  const float* pixel_weight;    // HW weights at key pixels, or null
-  float* e;                     // scratch H×(W + window width)
-  double* hsum;                 // scratch H×W (window sums in fp64: see kernels/window_tile.hpp)
-  float* ext;                   // scratch W + window width
-  double* D;                    // out: HW distances
+  const std::uint8_t* qvalid;   // strata: HW × npattern validity of (query pixel, key pattern), or null
+  std::size_t npattern;
+  double inv_two_sigma2;
+  double* scratch;              // window_scratch_size(H, W, P) doubles
+  double* l;                    // out: HW logits of this shift (−inf for keys not allowed)
+  double* w;                    // scratch W
 };
+
+// Doubles of scratch the window kernels need for an H×W image and a wh×ww window. Its arrays are
+// kScratchSkew doubles apart beyond their sizes, so that arrays of 2^k bytes do not start at the
+// same address modulo 4096 (loads behind stores to such addresses wait: 4K aliasing).
+constexpr std::size_t kScratchSkew = 40;
+std::size_t window_scratch_size(int H, int W, int wh, int ww);
 
 // Per-pixel softmax state (structure of arrays, fp64): the shared SoftmaxRows view.
 using AccState = SoftmaxRows;
-
-struct RowArgs {
-  int W, tj;                    // row width, column shift
-  std::size_t loc0;             // first pixel of the row in the state
-  std::size_t key_row;          // n of key column 0 (before the shift)
-  const double* D;              // W distances
-  double inv_two_sigma2;
-  const double* bias;           // HW per key position, or null
-  const std::uint8_t* valid;    // W flags (1 = key allowed), or null
-  const double* val;            // C×HW value image (clean x_b)
-  std::size_t HW;
-  double* l;                    // scratch W
-  double* w;                    // scratch W
-};
 
 // Whitened metric (engine/whitened_cpu.cpp): squared distances between kWhitenedQueries query
 // vectors and every key vector of one training image, as direct fp64 differences.
@@ -67,8 +81,9 @@ struct BlockArgs {
 };
 
 struct Kernels {
-  void (*distances)(const DistanceArgs&, int ti, int tj);
-  void (*accumulate_row)(const AccState&, const RowArgs&);
+  // The distances of every query pixel to the keys at shift (ti, tj) (float32 differences, fp64
+  // window sums without subtraction), then their logits into a.l and the fp64 online-softmax update.
+  void (*shift_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj);
   void (*whitened_distances)(const WhitenedDistanceArgs&);
   void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
   const char* name;
@@ -76,6 +91,8 @@ struct Kernels {
 
 // The fastest variant this CPU runs (AVX2+FMA when available).
 const Kernels& kernels();
+// Every variant this CPU runs, the fastest first (for tests that hold them to each other).
+std::vector<const Kernels*> kernel_variants();
 
 }  // namespace cpu
 }  // namespace lemmse

@@ -6,23 +6,35 @@ namespace lemmse {
 namespace cpu {
 #if defined(__x86_64__) && defined(LEMMSE_HAVE_AVX2_KERNELS)
 namespace avx2 {
-void distances(const DistanceArgs&, int, int);
-void accumulate_row(const AccState&, const RowArgs&);
+void shift_update(const AccState&, const ShiftArgs&, const KeyImage&, int, int);
 void whitened_distances(const WhitenedDistanceArgs&);
 void push_block(SoftmaxAcc<double>&, const BlockArgs&);
 }  // namespace avx2
 #endif
 
-const Kernels& kernels() {
-  static const Kernels k = [] {
+namespace {
+const Kernels kGeneric{generic::shift_update, generic::whitened_distances, generic::push_block, "generic"};
 #if defined(__x86_64__) && defined(LEMMSE_HAVE_AVX2_KERNELS)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return Kernels{avx2::distances, avx2::accumulate_row, avx2::whitened_distances, avx2::push_block, "avx2"};
+const Kernels kAvx2{avx2::shift_update, avx2::whitened_distances, avx2::push_block, "avx2"};
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 #endif
-    return Kernels{generic::distances, generic::accumulate_row, generic::whitened_distances, generic::push_block, "generic"};
-  }();
-  return k;
+}  // namespace
+
+std::vector<const Kernels*> kernel_variants() {
+  std::vector<const Kernels*> v;
+#if defined(__x86_64__) && defined(LEMMSE_HAVE_AVX2_KERNELS)
+  if (cpu_has_avx2()) v.push_back(&kAvx2);
+#endif
+  v.push_back(&kGeneric);
+  return v;
+}
+
+const Kernels& kernels() {
+  static const Kernels* k = kernel_variants().front();
+  return *k;
 }
 }  // namespace cpu
 }  // namespace lemmse

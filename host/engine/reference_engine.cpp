@@ -101,9 +101,9 @@ class UnitRunner {
           }
           for (int c = 0; c < C; ++c) {
             const double* v = val + std::size_t(c) * p_.HW + key_row + tj;  // v[j] for j < split, v[j − W] after
-            double* pv = st_.piv + std::size_t(c) * npix + loc0;
-            double* a1 = st_.a1 + std::size_t(c) * npix + loc0;
-            double* a2 = st_.a2 + std::size_t(c) * npix + loc0;
+            double* pv = st_.piv + std::size_t(c) * st_.npix + loc0;
+            double* a1 = st_.a1 + std::size_t(c) * st_.npix + loc0;
+            double* a2 = st_.a2 + std::size_t(c) * st_.npix + loc0;
             for (int j = 0; j < split; ++j) {
               const double d = v[j] - pv[j];
               a1[j] += w[j] * d;

@@ -1,5 +1,6 @@
 // Host storage behind a SoftmaxRows view (kernels/online_softmax.hpp), shared by the engines.
 #pragma once
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -9,19 +10,34 @@ namespace lemmse {
 class SoftmaxRowStore {
  public:
   // npix pixels of C channels, empty: running max −DBL_MAX (finite, so −inf logits never give NaN).
+  //
+  // One buffer of 3 + 3C streams (mx, s, s2, then C channels each of piv, a1, a2), stream k at
+  // k·stride doubles with stride ≡ 256 bytes (mod 4096): the row loops load one stream right
+  // after storing to another at the same index, and streams whose addresses agree in their low
+  // 12 bits make the CPU hold such loads back (4K aliasing) — that alone cost the CPU engine's
+  // update loop several times its arithmetic.
   void init(std::size_t npix, int C) {
     C_ = C;
-    mx_.assign(npix, -std::numeric_limits<double>::max());
-    s_.assign(npix, 0.0);
-    s2_.assign(npix, 0.0);
-    piv_.assign(npix * std::size_t(C), 0.0);
-    a1_.assign(npix * std::size_t(C), 0.0);
-    a2_.assign(npix * std::size_t(C), 0.0);
+    stride_ = stream_stride(npix);
+    buf_.assign((3 + 3 * std::size_t(C)) * stride_, 0.0);
+    std::fill(buf_.begin(), buf_.begin() + std::ptrdiff_t(npix), -std::numeric_limits<double>::max());
   }
-  SoftmaxRows view() { return SoftmaxRows{mx_.size(), C_, mx_.data(), s_.data(), s2_.data(), piv_.data(), a1_.data(), a2_.data()}; }
+  // Bytes init(npix, C) allocates (for the engines' memory checks).
+  static double bytes(std::size_t npix, int C) { return double((3 + 3 * std::size_t(C)) * stream_stride(npix)) * sizeof(double); }
+
+  SoftmaxRows view() {
+    double* b = buf_.data();
+    const std::size_t k = stride_, c = std::size_t(C_);
+    return SoftmaxRows{k, C_, b, b + k, b + 2 * k, b + 3 * k, b + (3 + c) * k, b + (3 + 2 * c) * k};
+  }
 
  private:
+  static std::size_t stream_stride(std::size_t npix) {
+    const std::size_t rounded = npix >= 256 ? (npix + 511) / 512 * 512 : (npix + 7) / 8 * 8;
+    return rounded + 32;  // 32 doubles = 256 bytes
+  }
   int C_ = 0;
-  std::vector<double> mx_, s_, s2_, piv_, a1_, a2_;
+  std::size_t stride_ = 0;
+  std::vector<double> buf_;
 };
 }  // namespace lemmse

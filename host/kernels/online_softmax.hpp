@@ -96,7 +96,7 @@ LEMMSE_HD void softmax_merge(SoftmaxAcc<T>& a, SoftmaxAcc<T> b, int C) {
 // Many pixels' accumulators as structure-of-arrays (fp64), for the engines' vectorised row loops:
 // the same state as SoftmaxAcc, pixel loc at index loc (per channel: c·npix + loc).
 struct SoftmaxRows {
-  std::size_t npix;
+  std::size_t npix;  // channel stride: ≥ the number of pixels (padded by SoftmaxRowStore)
   int C;
   double* mx;
   double* s;

@@ -1,0 +1,116 @@
+// The CPU window kernel (engine/cpu_kernels.inc) on its own, every variant this CPU runs, against
+// direct fp64 arithmetic: logits of every (pixel, shift) from explicit window sums with wrap-around,
+// and the softmax state after a run of shifts against softmax_push. Odd sizes (W not a multiple of
+// the vector width, windows as wide as the image) and every optional input (pixel weights, key
+// bias, binary-mask patterns, whole-image window).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+
+#include "engine/cpu_kernels.hpp"
+#include "engine/softmax_store.hpp"
+#include "kernels/online_softmax.hpp"
+
+using namespace lemmse;
+
+namespace {
+struct Case {
+  int C, H, W, P;
+  bool weight, bias, pattern, whole;
+};
+
+// D for query pixel (r, j) at shift (ti, tj), directly: every window term, fp64 from the same
+// float32 inputs the kernel reads.
+double direct_distance(const Case& k, const std::vector<float>& q, const std::vector<float>& key, const std::vector<float>& w,
+                       int r, int j, int ti, int tj) {
+  const int a = (k.P - 1) / 2;
+  const int u0 = k.whole ? 0 : -a, u1 = k.whole ? k.H - 1 : k.P - 1 - a;
+  const int v0 = k.whole ? 0 : -a, v1 = k.whole ? k.W - 1 : k.P - 1 - a;
+  const auto wrap = [](int i, int n) { return ((i % n) + n) % n; };
+  double D = 0;
+  for (int u = u0; u <= u1; ++u)
+    for (int v = v0; v <= v1; ++v) {
+      const int qr = k.whole ? u : wrap(r + u, k.H), qc = k.whole ? v : wrap(j + v, k.W);
+      const int kr = wrap(qr + ti, k.H), kc = wrap(qc + tj, k.W);
+      double e = 0;
+      for (int c = 0; c < k.C; ++c) {
+        const double d = double(q[(std::size_t(c) * k.H + qr) * k.W + qc]) - double(key[(std::size_t(c) * k.H + kr) * k.W + kc]);
+        e += d * d;
+      }
+      D += (k.weight ? double(w[std::size_t(kr) * k.W + kc]) : 1.0) * e;
+    }
+  return D;
+}
+}  // namespace
+
+TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums, every variant", "[engine][cpu][kernels]") {
+  const std::vector<Case> cases = {
+      {1, 9, 11, 3, false, false, false, false}, {3, 9, 11, 5, true, true, false, false}, {2, 7, 13, 7, false, true, true, false},
+      {1, 12, 10, 9, true, false, false, false}, {3, 8, 8, 1, false, false, false, false}, {4, 6, 9, 5, false, false, false, true},
+      {1, 11, 11, 11, true, true, true, false},  {3, 16, 16, 15, false, false, false, false}};
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<float> U(0.0f, 1.0f);
+  for (const cpu::Kernels* K : cpu::kernel_variants())
+    for (const Case& k : cases) {
+      INFO(K->name << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight
+                   << " bias=" << k.bias << " pattern=" << k.pattern << " whole=" << k.whole);
+      const std::size_t HW = std::size_t(k.H) * k.W, n = HW * std::size_t(k.C);
+      std::vector<float> q(n), key(n), w(HW);
+      std::vector<double> val(n), bias(HW);
+      std::vector<int> pattern(HW);
+      for (auto& x : q) x = U(rng);
+      for (std::size_t i = 0; i < n; ++i) key[i] = 0.8f * q[i] + 0.2f * U(rng);  // near keys: live logits
+      for (auto& x : w) x = 0.5f + U(rng);
+      for (auto& x : val) x = U(rng);
+      for (auto& x : bias) x = -3.0 * double(U(rng));
+      for (auto& x : pattern) x = int(U(rng) * 3.0f);  // 3 patterns
+      std::vector<std::uint8_t> qvalid(HW * 3);
+      for (auto& x : qvalid) x = U(rng) < 0.7f;
+      const double sigma = 0.2, inv = 1 / (2 * sigma * sigma);
+
+      cpu::KeyImageStore store;
+      store.fill(k.C, k.H, k.W, key.data(), k.weight ? w.data() : nullptr, val.data(), k.bias ? bias.data() : nullptr,
+                 k.pattern ? pattern.data() : nullptr);
+      const int a = (k.P - 1) / 2;
+      const int du0 = k.whole ? 0 : -a, du1 = k.whole ? k.H - 1 : k.P - 1 - a, dv0 = k.whole ? 0 : -a, dv1 = k.whole ? k.W - 1 : k.P - 1 - a;
+      std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, du1 - du0 + 1, dv1 - dv0 + 1)), l(HW), wsc(std::size_t(k.W));
+      cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, q.data(), k.pattern ? qvalid.data() : nullptr, 3, inv,
+                        scratch.data(), l.data(), wsc.data()};
+      SoftmaxRowStore st;
+      st.init(HW, k.C);
+      std::vector<SoftmaxAcc<double>> ref(HW);
+      for (auto& r : ref) softmax_init(r);
+      double worst_l = 0;
+      for (int t = 0; t < int(HW); t += 7) {  // a spread of shifts, wrap-arounds included
+        const int ti = t / k.W, tj = t % k.W;
+        K->shift_update(st.view(), sa, store.view(), ti, tj);
+        for (int r = 0; r < k.H; ++r)
+          for (int j = 0; j < k.W; ++j) {
+            const std::size_t m = std::size_t(r) * k.W + j, key_pos = std::size_t((r + ti) % k.H) * k.W + std::size_t((j + tj) % k.W);
+            double lr = -direct_distance(k, q, key, w, r, j, ti, tj) * inv + (k.bias ? bias[key_pos] : 0.0);
+            if (k.pattern && !qvalid[m * 3 + std::size_t(pattern[key_pos])]) lr = -INFINITY;
+            if (std::isinf(lr)) {
+              REQUIRE(std::isinf(l[m]));
+              continue;
+            }
+            worst_l = std::max(worst_l, std::fabs(l[m] - lr) / std::max(1.0, std::fabs(lr)));
+            double x[kMaxChannels];
+            for (int c = 0; c < k.C; ++c) x[c] = val[std::size_t(c) * HW + key_pos];
+            softmax_push(ref[m], lr, x, k.C, 745.0);
+          }
+      }
+      CHECK(worst_l < 1e-6);  // float32 differences; every sum fp64
+      double worst_mean = 0, worst_s = 0;
+      for (std::size_t m = 0; m < HW; ++m) {
+        const SoftmaxAcc<double> got = softmax_rows_at(st.view(), m);
+        if (ref[m].s == 0) continue;
+        REQUIRE(got.s > 0);
+        const double scale = std::exp(got.mx - ref[m].mx);  // the sums are relative to each one's max
+        worst_s = std::max(worst_s, std::fabs(got.s * scale / ref[m].s - 1));
+        for (int c = 0; c < k.C; ++c)
+          worst_mean = std::max(worst_mean, std::fabs((got.pivot[c] + got.a1[c] / got.s) - (ref[m].pivot[c] + ref[m].a1[c] / ref[m].s)));
+      }
+      CHECK(worst_s < 1e-5);
+      CHECK(worst_mean < 1e-6);
+    }
+}
