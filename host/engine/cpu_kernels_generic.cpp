@@ -32,6 +32,8 @@ std::vector<const Kernels*> kernel_variants() {
   return v;
 }
 
+std::size_t window_scratch_size(int H, int W, int wh, int ww) { return generic::scratch_size(H, W, wh, ww); }
+
 const Kernels& kernels() {
   static const Kernels* k = kernel_variants().front();
   return *k;

@@ -39,14 +39,5 @@ KeyImage KeyImageStore::view() const {
                   pattern.empty() ? nullptr : pattern.data()};
 }
 
-std::size_t window_scratch_size(int H, int W, int wh, int ww) {
-  int mv = 0, mh = 0;
-  while ((2 << mv) <= wh) ++mv;
-  while ((2 << mh) <= ww) ++mh;
-  const std::size_t X = std::size_t(W + ww - 1), sv = std::size_t(H) * W + kScratchSkew, sh = std::size_t(H) * X + X + kScratchSkew;
-  // e | vertical levels | V | ext (+ a zero tail) | horizontal levels (each with a tail) | D
-  return sv + std::size_t(mv) * sv + sv + sh + std::size_t(mh) * sh + sh;
-}
-
 }  // namespace cpu
 }  // namespace lemmse
