@@ -64,10 +64,11 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
         [&](std::size_t sl) {
           partials[sl].init(HW, C);
           const cpu::AccState st = partials[sl].view();
-          std::vector<double> scratch(cpu::window_scratch_size(H, W, p.win_h(), ww)), l(HW), w(W);
+          std::vector<double> scratch(cpu::window_scratch_size(H, W, p.win_h(), ww)), l(HW);
           const QuerySetup& q = queries[img];
           cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(),
-                            p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, scratch.data(), l.data(), w.data()};
+                            p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, s.variance || s.effective_count,
+                            scratch.data(), l.data()};
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {

@@ -1,6 +1,7 @@
 // The CPU engine's inner loops, compiled twice (baseline x86-64 and AVX2+FMA) and chosen at run
 // time. One call handles one (training image, shift): the distance of every query pixel (float32
-// differences, fp64 window sums), then the fp64 online-softmax update of every pixel.
+// differences, fp64 window sums without subtraction, a few adds per pixel whatever P is), then the
+// fp64 online-softmax update of every pixel that has a key within reach of its running max.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -41,9 +42,9 @@ struct ShiftArgs {
   const std::uint8_t* qvalid;   // strata: HW × npattern validity of (query pixel, key pattern), or null
   std::size_t npattern;
   double inv_two_sigma2;
-  double* scratch;              // window_scratch_size(H, W, P) doubles
+  bool second_moments;          // also Σw² and Σw(x − K)² (variance, effective count); else those sums mean nothing
+  double* scratch;              // window_scratch_size(H, W, wh, ww) doubles, zero-filled once (its tails are read, never written)
   double* l;                    // out: HW logits of this shift (−inf for keys not allowed)
-  double* w;                    // scratch W
 };
 
 // Doubles of scratch the window kernels need for an H×W image and a wh×ww window. Its arrays are

@@ -52,7 +52,8 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
   std::uniform_real_distribution<float> U(0.0f, 1.0f);
   for (const cpu::Kernels* K : cpu::kernel_variants())
     for (const Case& k : cases) {
-      INFO(K->name << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight
+      const bool second = (&k - cases.data()) % 2 == 0;  // Σw², Σw(x − K)² on every other case
+      INFO(K->name << " second moments=" << second << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight
                    << " bias=" << k.bias << " pattern=" << k.pattern << " whole=" << k.whole);
       const std::size_t HW = std::size_t(k.H) * k.W, n = HW * std::size_t(k.C);
       std::vector<float> q(n), key(n), w(HW);
@@ -73,9 +74,9 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
                  k.pattern ? pattern.data() : nullptr);
       const int a = (k.P - 1) / 2;
       const int du0 = k.whole ? 0 : -a, du1 = k.whole ? k.H - 1 : k.P - 1 - a, dv0 = k.whole ? 0 : -a, dv1 = k.whole ? k.W - 1 : k.P - 1 - a;
-      std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, du1 - du0 + 1, dv1 - dv0 + 1)), l(HW), wsc(std::size_t(k.W));
+      std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, du1 - du0 + 1, dv1 - dv0 + 1)), l(HW);
       cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, q.data(), k.pattern ? qvalid.data() : nullptr, 3, inv,
-                        scratch.data(), l.data(), wsc.data()};
+                        second, scratch.data(), l.data()};
       SoftmaxRowStore st;
       st.init(HW, k.C);
       std::vector<SoftmaxAcc<double>> ref(HW);
@@ -100,7 +101,7 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
           }
       }
       CHECK(worst_l < 1e-6);  // float32 differences; every sum fp64
-      double worst_mean = 0, worst_s = 0;
+      double worst_mean = 0, worst_s = 0, worst_var = 0, worst_s2 = 0;
       for (std::size_t m = 0; m < HW; ++m) {
         const SoftmaxAcc<double> got = softmax_rows_at(st.view(), m);
         if (ref[m].s == 0) continue;
@@ -109,8 +110,14 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
         worst_s = std::max(worst_s, std::fabs(got.s * scale / ref[m].s - 1));
         for (int c = 0; c < k.C; ++c)
           worst_mean = std::max(worst_mean, std::fabs((got.pivot[c] + got.a1[c] / got.s) - (ref[m].pivot[c] + ref[m].a1[c] / ref[m].s)));
+        if (!second) continue;
+        worst_s2 = std::max(worst_s2, std::fabs(got.s2 * scale * scale / ref[m].s2 - 1));
+        for (int c = 0; c < k.C; ++c)
+          worst_var = std::max(worst_var, std::fabs(softmax_variance(got, c) - softmax_variance(ref[m], c)));
       }
       CHECK(worst_s < 1e-5);
       CHECK(worst_mean < 1e-6);
+      CHECK(worst_s2 < 1e-5);
+      CHECK(worst_var < 1e-6);
     }
 }
