@@ -101,8 +101,8 @@ void check_host_memory(const EstimatorSettings& s, const Images& train, const Im
   need += K * HW * 8.0 * ((s.log_density ? 1 : 0) + (s.effective_count ? 1 : 0));
   need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
   need += std::min(K, double(std::max(threads, 1))) * HW * double(s.topk) * 24.0;  // top-k heaps in flight
-  // CPU engines: float32 keys, one softmax state per (slice, pixel)
-  need += double(train.n) * CHW * 4.0 + std::ceil(double(train.n) / 16.0) * SoftmaxRowStore::bytes(std::size_t(HW), int(train.shape.c));
+  // CPU engines: one softmax state per (slice, pixel)
+  need += std::ceil(double(train.n) / 16.0) * SoftmaxRowStore::bytes(std::size_t(HW), int(train.shape.c));
   if (whitened)  // whitened vectors (C·P² doubles per position): the query's, and two key copies per thread
     need += (1.0 + 2.0 * std::max(threads, 1)) * HW * double(train.shape.c) * double(s.patch) * double(s.patch) * 8.0;
   const double avail = available_host_bytes();

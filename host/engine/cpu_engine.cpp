@@ -21,7 +21,6 @@ namespace {
 // order, hence every result bit, is the same on any machine.
 constexpr std::size_t kSlice = 16;
 
-std::vector<float> to_float(const double* v, std::size_t n) { return std::vector<float>(v, v + n); }
 
 }  // namespace
 
@@ -38,13 +37,9 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const std::size_t HW = p.HW, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
 
   std::vector<QuerySetup> queries;
-  std::vector<std::vector<float>> qf;
   for (std::size_t i = 0; i < nimg; ++i) {
     queries.push_back(build_query(p, s, B, y.image(i)));
-    qf.push_back(to_float(queries.back().q.data(), HW * C));
   }
-  const std::vector<float> keys_f = to_float(p.keys.data.data(), p.keys.data.size());
-  const std::vector<float> weight_f(p.pixel_weight.begin(), p.pixel_weight.end());
   const std::size_t np = p.pattern_bits.size();
 
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
@@ -66,14 +61,14 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           const cpu::AccState st = partials[sl].view();
           std::vector<double> scratch(cpu::window_scratch_size(H, W, p.win_h(), ww)), l(HW);
           const QuerySetup& q = queries[img];
-          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qf[img].data(),
+          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, queries[img].q.data(),
                             p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, s.variance || s.effective_count,
                             scratch.data(), l.data()};
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            key.fill(C, H, W, keys_f.data() + b * HW * C, weight_f.empty() ? nullptr : weight_f.data(), train.image(b),
+            key.fill(C, H, W, p.keys.image(b), p.pixel_weight.empty() ? nullptr : p.pixel_weight.data(), train.image(b),
                      p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? p.pattern_of.data() : nullptr);
             const cpu::KeyImage kv = key.view();
             const std::size_t nshift = p.all_shifts ? HW : 1;

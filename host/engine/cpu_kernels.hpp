@@ -1,6 +1,6 @@
 // The CPU engine's inner loops, compiled twice (baseline x86-64 and AVX2+FMA) and chosen at run
-// time. One call handles one (training image, shift): the distance of every query pixel (float32
-// differences, fp64 window sums without subtraction, a few adds per pixel whatever P is), then the
+// time. One call handles one (training image, shift): the distance of every query pixel (fp64
+// differences and window sums without subtraction, a few adds per pixel whatever P is), then the
 // fp64 online-softmax update of every pixel that has a key within reach of its running max.
 #pragma once
 #include <cstddef>
@@ -15,8 +15,8 @@ namespace cpu {
 // One training image as the window kernels read it: every row stored twice (row width 2W), so a
 // shifted key row is one contiguous run of W pixels and no loop splits at the wrap.
 struct KeyImage {
-  const float* k;               // C × H × 2W keys (B A x_b)
-  const float* weight;          // H × 2W pixel weights at key pixels, or null
+  const double* k;              // C × H × 2W keys (B A x_b)
+  const double* weight;         // H × 2W pixel weights at key pixels, or null
   const double* val;            // C × H × 2W values (clean x_b)
   const double* bias;           // H × 2W per-key bias, or null
   const int* pattern;           // H × 2W binary-mask pattern id of each key position, or null
@@ -24,10 +24,9 @@ struct KeyImage {
 
 // Fills one training image's KeyImage storage from plain C×H×W arrays (any may be null but k, val).
 struct KeyImageStore {
-  std::vector<float> k, weight;
-  std::vector<double> val, bias;
+  std::vector<double> k, weight, val, bias;
   std::vector<int> pattern;
-  void fill(int C, int H, int W, const float* key, const float* pixel_weight, const double* value, const double* key_bias,
+  void fill(int C, int H, int W, const double* key, const double* pixel_weight, const double* value, const double* key_bias,
             const int* pattern_of);
   KeyImage view() const;
 };
@@ -38,7 +37,7 @@ struct ShiftArgs {
   std::size_t HW;
   int du0, du1, dv0, dv1;       // window offsets
   bool whole;                   // whole-image window: every pixel gets the same D
-  const float* q;               // C×HW query (v = B y)
+  const double* q;              // C×HW query (v = B y)
   const std::uint8_t* qvalid;   // strata: HW × npattern validity of (query pixel, key pattern), or null
   std::size_t npattern;
   double inv_two_sigma2;
@@ -82,7 +81,7 @@ struct BlockArgs {
 };
 
 struct Kernels {
-  // The distances of every query pixel to the keys at shift (ti, tj) (float32 differences, fp64
+  // The distances of every query pixel to the keys at shift (ti, tj) (fp64 differences and
   // window sums without subtraction), then their logits into a.l and the fp64 online-softmax update.
   void (*shift_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj);
   void (*whitened_distances)(const WhitenedDistanceArgs&);

@@ -21,7 +21,7 @@ void double_rows(int planes, int H, int W, const S* in, std::vector<T>& out) {
 }
 }  // namespace
 
-void KeyImageStore::fill(int C, int H, int W, const float* key, const float* pixel_weight, const double* value,
+void KeyImageStore::fill(int C, int H, int W, const double* key, const double* pixel_weight, const double* value,
                          const double* key_bias, const int* pattern_of) {
   double_rows(C, H, W, key, k);
   double_rows(C, H, W, value, val);

@@ -22,7 +22,7 @@ const FastRunner run_cpu = runner_for(Backend::cpu);
 }  // namespace
 
 TEST_CASE("CPU engine meets the accuracy bar on random images", "[engine][cpu]") {
-  check_bar_on_random_images(run_cpu);
+  check_bar_on_random_images(run_cpu, Data::random_fp64);  // fp64 differences: no float32 allowance
 }
 
 TEST_CASE("CPU engine meets the accuracy bar on real images (P = 3 … 17)", "[engine][cpu][real]") {
@@ -56,7 +56,7 @@ TEST_CASE("CPU engine results are bit-identical for any thread count", "[engine]
 
 TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine][cpu][topk]") {
   // Keys agree with the reference's wherever the reference's logits are not near-tied (the
-  // engine's float32 distances move logits by ~1e-7 of D/2σ²); logits and weights agree closely.
+  // engine sums the same fp64 terms in another order); logits and weights agree closely.
   const ImageShape shape{2, 8, 9};
   Images train = random_images(37, shape, 221), clean = random_images(2, shape, 222);  // 3 slices, the last partial
   for (auto [problem, pre] : {std::pair<std::string, PreinverseKind>{"denoise", PreinverseKind::identity},
@@ -76,9 +76,9 @@ TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine]
       REQUIRE(cpu.backend == Backend::cpu);
       const Problem pr = build_problem(s, train, A, B);
       INFO(to_string(e) << " " << problem << " B=" << to_string(pre));
-      // float32 distances: ℓ = −D/2σ² + bias(n) errs by ~1e-7 of D/2σ² (large under the ε-mask's weights)
+      // fp64 distances summed in another order: ℓ = −D/2σ² + bias(n) agrees to rounding of D/2σ²
       check_topk(ref, cpu, y.n, shape.pixels(), s.topk, [&](double l, std::int64_t position) {
-        return 2e-6 * (1.0 + std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(position)])));
+        return 1e-12 * (1.0 + std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(position)])));
       });
     }
 }

@@ -19,9 +19,9 @@ struct Case {
   bool weight, bias, pattern, whole;
 };
 
-// D for query pixel (r, j) at shift (ti, tj), directly: every window term, fp64 from the same
-// float32 inputs the kernel reads.
-double direct_distance(const Case& k, const std::vector<float>& q, const std::vector<float>& key, const std::vector<float>& w,
+// D for query pixel (r, j) at shift (ti, tj), directly: every window term in fp64, in row-major
+// window order.
+double direct_distance(const Case& k, const std::vector<double>& q, const std::vector<double>& key, const std::vector<double>& w,
                        int r, int j, int ti, int tj) {
   const int a = (k.P - 1) / 2;
   const int u0 = k.whole ? 0 : -a, u1 = k.whole ? k.H - 1 : k.P - 1 - a;
@@ -34,10 +34,10 @@ double direct_distance(const Case& k, const std::vector<float>& q, const std::ve
       const int kr = wrap(qr + ti, k.H), kc = wrap(qc + tj, k.W);
       double e = 0;
       for (int c = 0; c < k.C; ++c) {
-        const double d = double(q[(std::size_t(c) * k.H + qr) * k.W + qc]) - double(key[(std::size_t(c) * k.H + kr) * k.W + kc]);
+        const double d = q[(std::size_t(c) * k.H + qr) * k.W + qc] - key[(std::size_t(c) * k.H + kr) * k.W + kc];
         e += d * d;
       }
-      D += (k.weight ? double(w[std::size_t(kr) * k.W + kc]) : 1.0) * e;
+      D += (k.weight ? w[std::size_t(kr) * k.W + kc] : 1.0) * e;
     }
   return D;
 }
@@ -56,11 +56,11 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       INFO(K->name << " second moments=" << second << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight
                    << " bias=" << k.bias << " pattern=" << k.pattern << " whole=" << k.whole);
       const std::size_t HW = std::size_t(k.H) * k.W, n = HW * std::size_t(k.C);
-      std::vector<float> q(n), key(n), w(HW);
+      std::vector<double> q(n), key(n), w(HW);
       std::vector<double> val(n), bias(HW);
       std::vector<int> pattern(HW);
       for (auto& x : q) x = U(rng);
-      for (std::size_t i = 0; i < n; ++i) key[i] = 0.8f * q[i] + 0.2f * U(rng);  // near keys: live logits
+      for (std::size_t i = 0; i < n; ++i) key[i] = 0.8 * q[i] + 0.2 * U(rng);  // near keys: live logits
       for (auto& x : w) x = 0.5f + U(rng);
       for (auto& x : val) x = U(rng);
       for (auto& x : bias) x = -3.0 * double(U(rng));
@@ -100,7 +100,7 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
             softmax_push(ref[m], lr, x, k.C, 745.0);
           }
       }
-      CHECK(worst_l < 1e-6);  // float32 differences; every sum fp64
+      CHECK(worst_l < 1e-13);  // fp64 throughout: only the order of the sums differs
       double worst_mean = 0, worst_s = 0, worst_var = 0, worst_s2 = 0;
       for (std::size_t m = 0; m < HW; ++m) {
         const SoftmaxAcc<double> got = softmax_rows_at(st.view(), m);
