@@ -26,7 +26,9 @@ constexpr std::size_t kSlice = 16;
 
 const char* cpu_engine_variant() { return cpu::kernels().name; }
 
-bool cpu_engine_supports(const EstimatorSettings&, const Problem& p) { return p.metric != Metric::whitened; }
+bool cpu_engine_supports(const EstimatorSettings&, const Problem& p) {
+  return p.metric != Metric::whitened && (p.whole || (p.win_h() <= cpu::kMaxWindow && p.win_w() <= cpu::kMaxWindow));
+}
 
 
 EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, const Images& train,

@@ -52,6 +52,10 @@ struct ShiftArgs {
 constexpr std::size_t kScratchSkew = 40;
 std::size_t window_scratch_size(int H, int W, int wh, int ww);
 
+// Longest window side the kernels sum (a window of n terms takes at most 1 + the set bits of n
+// below its top one ≤ 10 terms); cpu_engine_supports sends longer ones to the reference engine.
+constexpr int kMaxWindow = 1023;
+
 // Per-pixel softmax state (structure of arrays, fp64): the shared SoftmaxRows view.
 using AccState = SoftmaxRows;
 
