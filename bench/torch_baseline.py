@@ -11,6 +11,7 @@ Prints one line per row and writes JSON:
 """
 import argparse
 import json
+import sys
 import os
 import time
 
@@ -68,6 +69,19 @@ def lemmse_torch_vectors(q, keys, kn, vals, C, H, W, sigma, chunk):
     return (acc / s[:, None]).T.reshape(1, C, H, W)
 
 
+def cpu_blas():
+    """The BLAS library the process has mapped (after a matmul), e.g. '.../openblas-pthread/libblas.so.3'.
+    Debian's default is the reference BLAS (.../blas/libblas.so.3), ~10x slower at these GEMMs than
+    OpenBLAS (apt-get install libopenblas0-pthread): a baseline on it flatters every ratio."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line or "mkl" in line}
+    except OSError:
+        return "unknown"
+    return ", ".join(sorted(libs)) or "built in"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dump-dir", required=True)
@@ -83,8 +97,13 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    blas = "cuBLAS"
     if dev.type == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)  # every core, as lemmse's CPU engine uses
+        blas = cpu_blas()
+        if "/blas/libblas" in blas:
+            print(f"warning: PyTorch runs on the reference BLAS ({blas}); install libopenblas0-pthread "
+                  "for a fair baseline", file=sys.stderr)
     train = torch.from_numpy(np.load(f"{a.dump_dir}/train.npy").astype(np.float32)).to(dev)
     vals = train.permute(0, 2, 3, 1).reshape(-1, train.shape[1])
     out = []
@@ -122,7 +141,7 @@ def main():
         name = torch.cuda.get_device_name() if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
         print(f"torch fp32 {'whitened ' if a.whitened else ''}{tag:24s} P={P:2d} sigma={sigma:<6g} {ms:9.1f} ms/image  PSNR vs lemmse {psnr:6.1f} dB  ({name})")
         out.append({"row": tag, "patch": P, "sigma": sigma, "ms_per_image": ms, "psnr_vs_lemmse": psnr, "device": name,
-                    "train_count": int(train.shape[0]), "chunk": a.chunk, "whitened": a.whitened})
+                    "train_count": int(train.shape[0]), "chunk": a.chunk, "whitened": a.whitened, "blas": blas})
         del keys, kn
     if a.json:
         with open(a.json, "w") as f:
