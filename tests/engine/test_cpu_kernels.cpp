@@ -117,6 +117,21 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
         for (int c = 0; c < k.C; ++c)
           worst_var = std::max(worst_var, std::fabs(softmax_variance(got, c) - softmax_variance(ref[m], c)));
       }
+      // The other second-moment mode leaves the estimate's sums bit for bit as they are.
+      {
+        SoftmaxRowStore other;
+        other.init(HW, k.C);
+        cpu::ShiftArgs sb = sa;
+        sb.second_moments = !second;
+        for (int t = 0; t < int(HW); t += 7) K->shift_update(other.view(), sb, store.view(), t / k.W, t % k.W);
+        bool same = true;
+        for (std::size_t m = 0; m < HW; ++m) {
+          const SoftmaxAcc<double> x = softmax_rows_at(st.view(), m), y = softmax_rows_at(other.view(), m);
+          same = same && x.mx == y.mx && x.s == y.s;
+          for (int c = 0; c < k.C; ++c) same = same && x.a1[c] == y.a1[c] && x.pivot[c] == y.pivot[c];
+        }
+        CHECK(same);
+      }
       CHECK(worst_s < 1e-5);
       CHECK(worst_mean < 1e-6);
       CHECK(worst_s2 < 1e-5);
