@@ -39,10 +39,11 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const std::size_t HW = p.HW, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
 
   std::vector<QuerySetup> queries;
-  for (std::size_t i = 0; i < nimg; ++i) {
-    queries.push_back(build_query(p, s, B, y.image(i)));
-  }
+  for (std::size_t i = 0; i < nimg; ++i) queries.push_back(build_query(p, s, B, y.image(i)));
   const std::size_t np = p.pattern_bits.size();
+  cpu::KeyPositionStore positions;  // pixel weights, key bias, mask patterns: the same for every training image
+  positions.fill(H, W, p.pixel_weight.empty() ? nullptr : p.pixel_weight.data(), p.key_bias.empty() ? nullptr : p.key_bias.data(),
+                 p.strata ? p.pattern_of.data() : nullptr);
 
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
   const int k = s.topk;
@@ -63,16 +64,15 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           const cpu::AccState st = partials[sl].view();
           std::vector<double> scratch(cpu::window_scratch_size(H, W, p.win_h(), ww)), l(HW);
           const QuerySetup& q = queries[img];
-          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, queries[img].q.data(),
+          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, q.q.data(),
                             p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, s.variance || s.effective_count,
                             scratch.data(), l.data()};
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            key.fill(C, H, W, p.keys.image(b), p.pixel_weight.empty() ? nullptr : p.pixel_weight.data(), train.image(b),
-                     p.key_bias.empty() ? nullptr : p.key_bias.data(), p.strata ? p.pattern_of.data() : nullptr);
-            const cpu::KeyImage kv = key.view();
+            key.fill(C, H, W, p.keys.image(b), train.image(b));
+            const cpu::KeyImage kv = key.view(positions);
             const std::size_t nshift = p.all_shifts ? HW : 1;
             for (std::size_t t = 0; t < nshift; ++t) {
               const int ti = int(t / W), tj = int(t % W);

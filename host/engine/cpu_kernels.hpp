@@ -22,13 +22,19 @@ struct KeyImage {
   const int* pattern;           // H × 2W binary-mask pattern id of each key position, or null
 };
 
-// Fills one training image's KeyImage storage from plain C×H×W arrays (any may be null but k, val).
-struct KeyImageStore {
-  std::vector<double> k, weight, val, bias;
+// What a KeyImage holds per key position, the same for every training image: built once per run
+// from H×W arrays (each may be null: not used by the problem).
+struct KeyPositionStore {
+  std::vector<double> weight, bias;
   std::vector<int> pattern;
-  void fill(int C, int H, int W, const double* key, const double* pixel_weight, const double* value, const double* key_bias,
-            const int* pattern_of);
-  KeyImage view() const;
+  void fill(int H, int W, const double* pixel_weight, const double* key_bias, const int* pattern_of);
+};
+
+// One training image's keys and values with rows stored twice, from C×H×W arrays.
+struct KeyImageStore {
+  std::vector<double> k, val;
+  void fill(int C, int H, int W, const double* key, const double* value);
+  KeyImage view(const KeyPositionStore& positions) const;
 };
 
 // Per-(query image, shift) arguments of the window kernels.

@@ -21,22 +21,23 @@ void double_rows(int planes, int H, int W, const S* in, std::vector<T>& out) {
 }
 }  // namespace
 
-void KeyImageStore::fill(int C, int H, int W, const double* key, const double* pixel_weight, const double* value,
-                         const double* key_bias, const int* pattern_of) {
-  double_rows(C, H, W, key, k);
-  double_rows(C, H, W, value, val);
+void KeyPositionStore::fill(int H, int W, const double* pixel_weight, const double* key_bias, const int* pattern_of) {
+  weight.clear();
+  bias.clear();
+  pattern.clear();
   if (pixel_weight) double_rows(1, H, W, pixel_weight, weight);
   if (key_bias) double_rows(1, H, W, key_bias, bias);
-  if (pattern_of) {
-    pattern.resize(std::size_t(H) * 2 * W);
-    for (std::size_t r = 0; r < std::size_t(H); ++r)
-      for (int j = 0; j < 2 * W; ++j) pattern[r * 2 * W + j] = pattern_of[r * W + std::size_t(j % W)];
-  }
+  if (pattern_of) double_rows(1, H, W, pattern_of, pattern);
 }
 
-KeyImage KeyImageStore::view() const {
-  return KeyImage{k.data(), weight.empty() ? nullptr : weight.data(), val.data(), bias.empty() ? nullptr : bias.data(),
-                  pattern.empty() ? nullptr : pattern.data()};
+void KeyImageStore::fill(int C, int H, int W, const double* key, const double* value) {
+  double_rows(C, H, W, key, k);
+  double_rows(C, H, W, value, val);
+}
+
+KeyImage KeyImageStore::view(const KeyPositionStore& pos) const {
+  return KeyImage{k.data(), pos.weight.empty() ? nullptr : pos.weight.data(), val.data(),
+                  pos.bias.empty() ? nullptr : pos.bias.data(), pos.pattern.empty() ? nullptr : pos.pattern.data()};
 }
 
 }  // namespace cpu

@@ -23,13 +23,37 @@ namespace lemmse {
 #define LEMMSE_F32_BITS(b) __builtin_bit_cast(float, b)
 #endif
 
-LEMMSE_HD double exp_poly(double x) {
+// Cody–Waite reduction shared by the float64 exps: x = k·ln2 + r with |r| ≤ ln2/2; returns r and
+// sets ki to the bits whose low part is k (turned into 2^k by exp_scale).
+LEMMSE_HD double exp_reduce(double x, std::uint64_t& ki) {
   const double shifter = 6755399441055744.0;  // 1.5·2^52: adding it rounds to an integer
   double kd = x * 1.4426950408889634 + shifter;
-  std::uint64_t ki;
   ki = LEMMSE_BITS_F64(kd);
   kd -= shifter;
-  const double r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+  return (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+}
+
+// 2^k from exp_reduce's bits (k ≥ −1022 for x ≥ −708).
+LEMMSE_HD double exp_scale(std::uint64_t ki) {
+  const std::uint64_t bits = (ki + 1023u) << 52;
+  return LEMMSE_F64_BITS(bits);
+}
+
+// Degree-7 Taylor polynomial of e^r by Horner's rule, for scalars and (host) GCC vectors of double.
+template <class T>
+LEMMSE_HD T exp_taylor7(T r) {
+  T p = r * (1.0 / 5040.0) + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  return p * r + 1.0;
+}
+
+LEMMSE_HD double exp_poly(double x) {
+  std::uint64_t ki;
+  const double r = exp_reduce(x, ki);
   double p = 1.0 / 6227020800.0;  // 1/13!
   p = p * r + 1.0 / 479001600.0;
   p = p * r + 1.0 / 39916800.0;
@@ -44,31 +68,16 @@ LEMMSE_HD double exp_poly(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  const std::uint64_t bits = (ki + 1023u) << 52;  // 2^k (k ≥ −1022 for x ≥ −708)
-  double scale;
-  scale = LEMMSE_F64_BITS(bits);
-  return p * scale;
+  return p * exp_scale(ki);
 }
 
-// exp(x) for x in [−708, 0] in float64 to ~5e-9 relative (degree-7 Taylor polynomial after the
-// same reduction as exp_poly): the softmax weights' accuracy (float32-like) at float64 width, so
+// exp(x) for x in [−708, 0] in float64 to ~5e-9 relative (degree-7 polynomial after the same
+// reduction as exp_poly): the softmax weights' accuracy (float32-like) at float64 width, so
 // vector code needs no float conversions. Callers handle x < −708 (result 0).
 LEMMSE_HD double exp_poly_w(double x) {
-  const double shifter = 6755399441055744.0;
-  double kd = x * 1.4426950408889634 + shifter;
-  const std::uint64_t ki = LEMMSE_BITS_F64(kd);
-  kd -= shifter;
-  const double r = (x - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
-  double p = 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  const std::uint64_t bits = (ki + 1023u) << 52;
-  return p * LEMMSE_F64_BITS(bits);
+  std::uint64_t ki;
+  const double r = exp_reduce(x, ki);
+  return exp_taylor7(r) * exp_scale(ki);
 }
 
 }  // namespace lemmse

@@ -71,9 +71,11 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       for (auto& x : qvalid) x = U(rng) < 0.7f;
       const double sigma = 0.2, inv = 1 / (2 * sigma * sigma);
 
+      cpu::KeyPositionStore positions;
+      positions.fill(k.H, k.W, k.weight ? w.data() : nullptr, k.bias ? bias.data() : nullptr, k.pattern ? pattern.data() : nullptr);
       cpu::KeyImageStore store;
-      store.fill(k.C, k.H, k.W, key.data(), k.weight ? w.data() : nullptr, val.data(), k.bias ? bias.data() : nullptr,
-                 k.pattern ? pattern.data() : nullptr);
+      store.fill(k.C, k.H, k.W, key.data(), val.data());
+      const cpu::KeyImage image = store.view(positions);
       const int a = (k.P - 1) / 2;
       const int du0 = k.whole ? 0 : -a, du1 = k.whole ? k.H - 1 : k.P - 1 - a, dv0 = k.whole ? 0 : -a, dv1 = k.whole ? k.W - 1 : k.P - 1 - a;
       std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, du1 - du0 + 1, dv1 - dv0 + 1)), l(HW);
@@ -86,7 +88,7 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       double worst_l = 0;
       for (int t = 0; t < int(HW); t += 7) {  // a spread of shifts, wrap-arounds included
         const int ti = t / k.W, tj = t % k.W;
-        K->shift_update(st.view(), sa, store.view(), ti, tj);
+        K->shift_update(st.view(), sa, image, ti, tj);
         for (int r = 0; r < k.H; ++r)
           for (int j = 0; j < k.W; ++j) {
             const std::size_t m = std::size_t(r) * k.W + j, key_pos = std::size_t((r + ti) % k.H) * k.W + std::size_t((j + tj) % k.W);
@@ -123,7 +125,7 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
         other.init(HW, k.C);
         cpu::ShiftArgs sb = sa;
         sb.second_moments = !second;
-        for (int t = 0; t < int(HW); t += 7) K->shift_update(other.view(), sb, store.view(), t / k.W, t % k.W);
+        for (int t = 0; t < int(HW); t += 7) K->shift_update(other.view(), sb, image, t / k.W, t % k.W);
         bool same = true;
         for (std::size_t m = 0; m < HW; ++m) {
           const SoftmaxAcc<double> x = softmax_rows_at(st.view(), m), y = softmax_rows_at(other.view(), m);
