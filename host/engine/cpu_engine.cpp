@@ -21,6 +21,17 @@ namespace {
 // order, hence every result bit, is the same on any machine.
 constexpr std::size_t kSlice = 16;
 
+// Largest |x| of n values (NaN: NaN).
+double max_abs(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m = std::isnan(x) || std::fabs(x) > m ? std::fabs(x) : m;
+  return m;
+}
+
+// Keys dropped for lying this far below their pixel's running max weigh, all `keys` of them
+// together, at most keys·e^(−skip) ≤ e^(−38) ≈ 3·10⁻¹⁷ of that max key's weight: under half an
+// ulp of the softmax sum it belongs to (≥ that weight), so dropping them is below fp64 resolution.
+double skip_nats_for(double keys) { return std::log(std::max(1.0, keys)) + 38.0; }
 
 }  // namespace
 
@@ -42,7 +53,16 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   for (std::size_t i = 0; i < nimg; ++i) queries.push_back(build_query(p, s, B, y.image(i)));
   const std::size_t np = p.pattern_bits.size();
   cpu::KeyPositionStore positions;  // pixel weights, key bias, mask patterns: the same for every training image
-  positions.fill(H, W, p.pixel_weight.empty() ? nullptr : p.pixel_weight.data(), p.key_bias.empty() ? nullptr : p.key_bias.data(),
+  // The float32 screen (cpu_kernels.hpp) needs every key's logit to be a plain −D/2σ² (no strata,
+  // no key bias), no logits kept for top-k, a local window and values float32 can carry.
+  const int wh = p.win_h(), ww = p.win_w();
+  const double mag = max_abs(p.keys.data);
+  const double wmax = p.pixel_weight.empty() ? 1.0 : max_abs(p.pixel_weight);
+  const bool screened = !p.whole && !p.strata && p.key_bias.empty() && s.topk == 0 && wh <= cpu::kMaxScreenWindow &&
+                        ww <= cpu::kMaxScreenWindow && mag < 1e15 && wmax < 1e15;
+  const int margin = cpu::key_margin(p.dv0, p.dv1);
+  const double skip_nats = skip_nats_for(double(train.n) * double(p.all_shifts ? HW : 1));
+  positions.fill(H, W, margin, p.pixel_weight.empty() ? nullptr : p.pixel_weight.data(), p.key_bias.empty() ? nullptr : p.key_bias.data(),
                  p.strata ? p.pattern_of.data() : nullptr);
 
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
@@ -52,26 +72,29 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
 
   std::atomic<long> done{0};
   std::atomic<bool> cancel{false};
-  const int ww = p.win_w();
   // One query image at a time: its slices run in parallel and are merged right after, so the
   // partial states held at once are one image's (nslice × HW), whatever the batch size.
   std::vector<SoftmaxRowStore> partials(nslice);
   for (std::size_t img = 0; img < nimg; ++img) {
+    cpu::QueryImageStore qstore;
+    qstore.fill(C, H, W, margin, queries[img].q.data());
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
           partials[sl].init(HW, C);
           const cpu::AccState st = partials[sl].view();
-          std::vector<double> scratch(cpu::window_scratch_size(H, W, p.win_h(), ww)), l(HW);
+          std::vector<double> scratch(cpu::window_scratch_size(H, W, wh, ww)), l(HW);
           const QuerySetup& q = queries[img];
-          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, q.q.data(),
+          cpu::Screen screen;
+          if (screened) screen.init(C, H, W, wh, ww, std::max(mag, max_abs(q.q)), wmax, skip_nats, p.inv_two_sigma2);
+          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qstore.qx0(), qstore.q320(), qstore.stride,
                             p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, s.variance || s.effective_count,
-                            scratch.data(), l.data()};
+                            scratch.data(), l.data(), skip_nats, screened ? &screen : nullptr};
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            key.fill(C, H, W, p.keys.image(b), train.image(b));
+            key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
             const cpu::KeyImage kv = key.view(positions);
             const std::size_t nshift = p.all_shifts ? HW : 1;
             for (std::size_t t = 0; t < nshift; ++t) {

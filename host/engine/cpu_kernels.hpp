@@ -12,30 +12,80 @@
 namespace lemmse {
 namespace cpu {
 
-// One training image as the window kernels read it: every row stored twice (row width 2W), so a
-// shifted key row is one contiguous run of W pixels and no loop splits at the wrap.
+// Images as the window kernels read them: each row periodic, stored `copies` times over with
+// `margin` wrapped columns on both sides (row stride copies·W + 2·margin), the pointer at column 0
+// of the first copy. Training images: 2 copies, so a shifted key row is one contiguous run of W
+// pixels and no loop splits at the wrap; the margins let a 4-pixel group's window (screened path)
+// read past both ends of that run.
 struct KeyImage {
-  const double* k;              // C × H × 2W keys (B A x_b)
-  const double* weight;         // H × 2W pixel weights at key pixels, or null
-  const double* val;            // C × H × 2W values (clean x_b)
-  const double* bias;           // H × 2W per-key bias, or null
-  const int* pattern;           // H × 2W binary-mask pattern id of each key position, or null
+  const double* k;              // C planes of H rows (B A x_b)
+  const float* k32;             // the same in float32 (the screen's copy)
+  const double* weight;         // pixel weights at key pixels (one plane), or null
+  const float* weight32;        // the same in float32, or null
+  const double* val;            // C planes: values (clean x_b)
+  const double* bias;           // per-key bias (one plane), or null
+  const int* pattern;           // binary-mask pattern id of each key position (one plane), or null
+  std::size_t stride;           // row stride (2W + 2·margin)
+  int margin;
 };
+
+// Margin the screened path needs for a window of columns dv0 … dv1 (a 4-pixel group's window,
+// read in whole vectors).
+inline int key_margin(int dv0, int dv1) { return (dv1 > -dv0 ? dv1 : -dv0) + 8; }
 
 // What a KeyImage holds per key position, the same for every training image: built once per run
 // from H×W arrays (each may be null: not used by the problem).
 struct KeyPositionStore {
   std::vector<double> weight, bias;
+  std::vector<float> weight32;
   std::vector<int> pattern;
-  void fill(int H, int W, const double* pixel_weight, const double* key_bias, const int* pattern_of);
+  void fill(int H, int W, int margin, const double* pixel_weight, const double* key_bias, const int* pattern_of);
 };
 
-// One training image's keys and values with rows stored twice, from C×H×W arrays.
+// One training image's keys and values in the KeyImage layout, from C×H×W arrays.
 struct KeyImageStore {
   std::vector<double> k, val;
-  void fill(int C, int H, int W, const double* key, const double* value);
+  std::vector<float> k32;
+  int W = 0, margin = 0;
+  void fill(int C, int H, int W, int margin, const double* key, const double* value);
   KeyImage view(const KeyPositionStore& positions) const;
 };
+
+// One query image in the layout the kernels read: one periodic copy of each row with `margin`
+// wrapped columns each side (key_margin), in fp64 (qx) and float32 (q32, the screen's copy).
+struct QueryImageStore {
+  std::vector<double> qx;
+  std::vector<float> q32;
+  std::size_t stride = 0;       // row stride W + 2·margin
+  int margin = 0;
+  void fill(int C, int H, int W, int margin, const double* q);
+  const double* qx0() const { return qx.data() + margin; }  // column 0 of row 0 of plane 0
+  const float* q320() const { return q32.data() + margin; }
+};
+
+// The float32 screen (see shift_update): per-slice state that lets a shift's exact fp64 work be
+// limited to the 4-pixel groups that can have a key within skip_nats of their running max. Its
+// float32 distances are only compared with `cut`, a bound that holds whatever their rounding, so
+// the screen changes no result bit: keys it drops are keys the exact test drops.
+struct Screen {
+  std::vector<float> cut;       // per pixel: a key whose float32 distance exceeds this is not live
+  std::vector<float> scratch;   // window_scratch_size floats
+  std::vector<std::uint8_t> live;  // H × groups_per_row: live 4-pixel groups of the current shift
+  std::vector<std::uint8_t> row_live;  // H: whether the row has any
+  double rel = 0, abs_sqrt = 0; // error of the float32 distance: D32 ≤ (1 + rel)·(√D + abs_sqrt)²
+  double skip_nats = 0, inv_two_sigma2 = 0;
+  int rest = 0;                 // shifts to run unscreened before screening again (most keys live)
+  int run = 0;                  // length of the last such run
+  int force = 0;                // tests: 1 always the per-group exact pass after the screen, 2 never
+  // For an H×W image, window wh×ww, a fp32 error bound from the largest |value| of queries and keys
+  // (max_abs), the largest pixel weight (1 without weights) and the channel count.
+  void init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats, double inv_two_sigma2);
+  // The cut of a pixel whose running max is mx.
+  float cut_for(double mx) const;
+};
+
+// Longest window side the screen is used for (beyond it the exact per-group sums cost too much).
+constexpr int kMaxScreenWindow = 31;
 
 // Per-(query image, shift) arguments of the window kernels.
 struct ShiftArgs {
@@ -43,18 +93,24 @@ struct ShiftArgs {
   std::size_t HW;
   int du0, du1, dv0, dv1;       // window offsets
   bool whole;                   // whole-image window: every pixel gets the same D
-  const double* q;              // C×HW query (v = B y)
+  const double* qx;             // C planes of H periodic rows of the query v = B y (QueryImageStore::qx0)
+  const float* q32;             // the same in float32 (QueryImageStore::q320; read only with `screen`)
+  std::size_t q_stride;         // their row stride
   const std::uint8_t* qvalid;   // strata: HW × npattern validity of (query pixel, key pattern), or null
   std::size_t npattern;
   double inv_two_sigma2;
   bool second_moments;          // also Σw² and Σw(x − K)² (variance, effective count); else those sums mean nothing
   double* scratch;              // window_scratch_size(H, W, wh, ww) doubles, zero-filled once (its tails are read, never written)
-  double* l;                    // out: HW logits of this shift (−inf for keys not allowed)
+  double* l;                    // out: HW logits of this shift (−inf for keys not allowed); with a
+                                // screen, only those of the groups it passed (the rest: stale)
+  double skip_nats;             // keys this far below their pixel's running max are dropped
+  Screen* screen;               // null: no screen (needed for binary-mask strata, key bias, top-k)
 };
 
-// Doubles of scratch the window kernels need for an H×W image and a wh×ww window. Its arrays are
-// kScratchSkew doubles apart beyond their sizes, so that arrays of 2^k bytes do not start at the
-// same address modulo 4096 (loads behind stores to such addresses wait: 4K aliasing).
+// Elements of scratch the window kernels need for an H×W image and a wh×ww window (doubles for
+// the exact pass, floats for the screen). Its arrays are kScratchSkew elements apart beyond their
+// sizes, so that arrays of 2^k bytes do not start at the same address modulo 4096 (loads behind
+// stores to such addresses wait: 4K aliasing).
 constexpr std::size_t kScratchSkew = 40;
 std::size_t window_scratch_size(int H, int W, int wh, int ww);
 

@@ -1,6 +1,8 @@
-// Storage of one training image in the layout the CPU window kernels read (cpu_kernels.hpp):
-// rows stored twice, so every shifted key row is contiguous.
+// Storage of training and query images in the layouts the CPU window kernels read
+// (cpu_kernels.hpp): periodic rows with wrapped margins, so every shifted key row, and every
+// 4-pixel group's window, is one contiguous run. Also the float32 screen's error bound.
 #include <algorithm>
+#include <cmath>
 
 #include "engine/cpu_kernels.hpp"
 
@@ -8,36 +10,91 @@ namespace lemmse {
 namespace cpu {
 
 namespace {
-// out (planes × H × 2W) from in (planes × H × W): every row written twice.
+// out (planes × H rows of copies·W + 2·margin) from in (planes × H × W): out column c (from
+// −margin) of a row holds in column c mod W.
 template <class T, class S>
-void double_rows(int planes, int H, int W, const S* in, std::vector<T>& out) {
-  out.resize(std::size_t(planes) * H * 2 * W);
+void periodic_rows(int planes, int H, int W, int copies, int margin, const S* in, std::vector<T>& out) {
+  const std::size_t stride = std::size_t(copies) * W + 2 * std::size_t(margin);
+  out.resize(std::size_t(planes) * H * stride);
   for (std::size_t row = 0; row < std::size_t(planes) * H; ++row) {
     const S* src = in + row * W;
-    T* dst = out.data() + row * 2 * W;
-    std::copy(src, src + W, dst);
-    std::copy(src, src + W, dst + W);
+    T* dst = out.data() + row * stride;
+    for (std::size_t i = 0; i < stride; ++i) {
+      const long c = long(i) - margin;
+      dst[i] = T(src[((c % W) + W) % W]);
+    }
   }
 }
 }  // namespace
 
-void KeyPositionStore::fill(int H, int W, const double* pixel_weight, const double* key_bias, const int* pattern_of) {
+void KeyPositionStore::fill(int H, int W, int margin, const double* pixel_weight, const double* key_bias, const int* pattern_of) {
   weight.clear();
+  weight32.clear();
   bias.clear();
   pattern.clear();
-  if (pixel_weight) double_rows(1, H, W, pixel_weight, weight);
-  if (key_bias) double_rows(1, H, W, key_bias, bias);
-  if (pattern_of) double_rows(1, H, W, pattern_of, pattern);
+  if (pixel_weight) periodic_rows(1, H, W, 2, margin, pixel_weight, weight);
+  if (pixel_weight) periodic_rows(1, H, W, 2, margin, pixel_weight, weight32);
+  if (key_bias) periodic_rows(1, H, W, 2, margin, key_bias, bias);
+  if (pattern_of) periodic_rows(1, H, W, 2, margin, pattern_of, pattern);
 }
 
-void KeyImageStore::fill(int C, int H, int W, const double* key, const double* value) {
-  double_rows(C, H, W, key, k);
-  double_rows(C, H, W, value, val);
+void KeyImageStore::fill(int C, int H, int W_, int margin_, const double* key, const double* value) {
+  W = W_;
+  margin = margin_;
+  periodic_rows(C, H, W, 2, margin, key, k);
+  periodic_rows(C, H, W, 2, margin, key, k32);
+  periodic_rows(C, H, W, 2, margin, value, val);
 }
 
 KeyImage KeyImageStore::view(const KeyPositionStore& pos) const {
-  return KeyImage{k.data(), pos.weight.empty() ? nullptr : pos.weight.data(), val.data(),
-                  pos.bias.empty() ? nullptr : pos.bias.data(), pos.pattern.empty() ? nullptr : pos.pattern.data()};
+  const std::size_t m = std::size_t(margin);
+  return KeyImage{k.data() + m,
+                  k32.data() + m,
+                  pos.weight.empty() ? nullptr : pos.weight.data() + m,
+                  pos.weight32.empty() ? nullptr : pos.weight32.data() + m,
+                  val.data() + m,
+                  pos.bias.empty() ? nullptr : pos.bias.data() + m,
+                  pos.pattern.empty() ? nullptr : pos.pattern.data() + m,
+                  2 * std::size_t(W) + 2 * m,
+                  margin};
+}
+
+void QueryImageStore::fill(int C, int H, int W, int margin_, const double* q) {
+  margin = margin_;
+  stride = std::size_t(W) + 2 * std::size_t(margin);
+  periodic_rows(C, H, W, 1, margin, q, q32);
+  periodic_rows(C, H, W, 1, margin, q, qx);
+}
+
+// The float32 distance D32 of a window of n = wh·ww key pixels against its exact value D: each
+// difference f of values a, b (|a|, |b| ≤ M) rounded to float32 and subtracted is off by
+// |η| ≤ u(|a| + |b|)(1 + u) + u|a − b| ≤ 4uM(1 + u) (u = 2⁻²⁴), so Σ w f² ≤ (√D + √(Σ w η²))²
+// (Cauchy–Schwarz) with Σ w η² ≤ n·wmax·(4uM)²(1 + u)²; computing that sum of non-negative terms
+// (C products and sums per pixel, the weight product, ww − 1 and wh − 1 window adds: every path
+// at most 2C + ww + wh + 2 roundings; float32 weights one more) multiplies it by at most
+// 1 + (2C + ww + wh + 3)u(1 + ε). Both terms are doubled for safety.
+void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats_, double inv) {
+  constexpr double u = 5.9604644775390625e-08;  // 2⁻²⁴
+  cut.assign(std::size_t(H) * W, INFINITY);
+  scratch.assign(window_scratch_size(H, W, wh, ww), 0.0f);
+  live.assign(std::size_t(H) * std::size_t((W + 3) / 4), 0);
+  row_live.assign(std::size_t(H), 0);
+  rel = 2 * (2.0 * C + ww + wh + 3) * u * 1.01;
+  abs_sqrt = 2 * std::sqrt(double(wh) * ww * max_weight) * 4 * u * max_abs * 1.01;
+  skip_nats = skip_nats_;
+  inv_two_sigma2 = inv;
+  rest = run = 0;
+}
+
+float Screen::cut_for(double mx) const {
+  // A key is live when l − mx ≥ −skip_nats with l = −D·inv_two_sigma2, i.e. D ≤ (skip_nats − mx)/inv.
+  const double D = (skip_nats - mx) / inv_two_sigma2;
+  if (!(D < 1e300)) return INFINITY;
+  const double sq = std::sqrt(D > 0 ? D : 0.0) + abs_sqrt;
+  const double bound = (1 + rel) * sq * sq;
+  float f = float(bound);
+  if (double(f) < bound) f = std::nextafter(f, INFINITY);
+  return f;
 }
 
 }  // namespace cpu

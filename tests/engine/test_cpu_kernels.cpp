@@ -5,6 +5,7 @@
 // bias, binary-mask patterns, whole-image window).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "engine/cpu_kernels.hpp"
@@ -72,15 +73,18 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       const double sigma = 0.2, inv = 1 / (2 * sigma * sigma);
 
       cpu::KeyPositionStore positions;
-      positions.fill(k.H, k.W, k.weight ? w.data() : nullptr, k.bias ? bias.data() : nullptr, k.pattern ? pattern.data() : nullptr);
-      cpu::KeyImageStore store;
-      store.fill(k.C, k.H, k.W, key.data(), val.data());
-      const cpu::KeyImage image = store.view(positions);
       const int a = (k.P - 1) / 2;
       const int du0 = k.whole ? 0 : -a, du1 = k.whole ? k.H - 1 : k.P - 1 - a, dv0 = k.whole ? 0 : -a, dv1 = k.whole ? k.W - 1 : k.P - 1 - a;
+      const int margin = cpu::key_margin(dv0, dv1);
+      positions.fill(k.H, k.W, margin, k.weight ? w.data() : nullptr, k.bias ? bias.data() : nullptr, k.pattern ? pattern.data() : nullptr);
+      cpu::KeyImageStore store;
+      store.fill(k.C, k.H, k.W, margin, key.data(), val.data());
+      const cpu::KeyImage image = store.view(positions);
       std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, du1 - du0 + 1, dv1 - dv0 + 1)), l(HW);
-      cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, q.data(), k.pattern ? qvalid.data() : nullptr, 3, inv,
-                        second, scratch.data(), l.data()};
+      cpu::QueryImageStore qs;
+      qs.fill(k.C, k.H, k.W, margin, q.data());
+      cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, qs.qx0(), qs.q320(), qs.stride, k.pattern ? qvalid.data() : nullptr, 3, inv,
+                        second, scratch.data(), l.data(), 87.0, nullptr};
       SoftmaxRowStore st;
       st.init(HW, k.C);
       std::vector<SoftmaxAcc<double>> ref(HW);
@@ -139,4 +143,71 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       CHECK(worst_s2 < 1e-5);
       CHECK(worst_var < 1e-6);
     }
+}
+
+// The float32 screen only passes over keys the exact test drops, and the per-group exact pass sums
+// each D with full_shift's very additions: whichever pass runs after it, the softmax state is the
+// unscreened run's, bit for bit. Keys near the cut (a σ sweep, near copies of the query among
+// random keys) and every shape the screen takes (P = 1 … 31, doubling levels, W not a multiple of
+// 4 or 8, pixel weights).
+TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax state", "[engine][cpu][kernels]") {
+  struct Shape {
+    int C, H, W, P;
+    bool weight;
+  };
+  const std::vector<Shape> shapes = {{1, 9, 11, 3, false}, {3, 10, 13, 5, true}, {3, 16, 16, 7, false}, {2, 12, 21, 11, true},
+                                     {1, 20, 18, 17, false}, {3, 8, 9, 1, false}, {1, 33, 35, 31, true}};
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  for (const cpu::Kernels* K : cpu::kernel_variants())
+    for (const Shape& k : shapes)
+      for (double sigma : {0.02, 0.1, 0.4}) {
+        INFO(K->name << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight << " sigma=" << sigma);
+        const std::size_t HW = std::size_t(k.H) * k.W, n = HW * std::size_t(k.C);
+        const int a = (k.P - 1) / 2, du0 = -a, du1 = k.P - 1 - a, dv0 = -a, dv1 = k.P - 1 - a, margin = cpu::key_margin(dv0, dv1);
+        std::vector<double> q(n), w(HW);
+        for (auto& x : q) x = U(rng);
+        for (auto& x : w) x = 0.5 + U(rng);
+        // Three training images: random, a noisy copy of the query (keys near every pixel's max), random.
+        std::vector<std::vector<double>> keys(3, std::vector<double>(n)), vals(3, std::vector<double>(n));
+        for (int b = 0; b < 3; ++b)
+          for (std::size_t i = 0; i < n; ++i) {
+            keys[b][i] = b == 1 ? q[i] + 0.05 * (U(rng) - 0.5) : U(rng);
+            vals[b][i] = U(rng);
+          }
+        cpu::KeyPositionStore positions;
+        positions.fill(k.H, k.W, margin, k.weight ? w.data() : nullptr, nullptr, nullptr);
+        cpu::QueryImageStore qs;
+        qs.fill(k.C, k.H, k.W, margin, q.data());
+        const double inv = 1 / (2 * sigma * sigma);
+        const double skip = 40.0;
+        const auto run = [&](int force) {  // −1: no screen
+          std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, k.P, k.P)), l(HW);
+          cpu::Screen screen;
+          screen.init(k.C, k.H, k.W, k.P, k.P, 1.0, k.weight ? 1.5 : 1.0, skip, inv);
+          screen.force = force;
+          cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, false, qs.qx0(), qs.q320(), qs.stride, nullptr, 0, inv,
+                            true, scratch.data(), l.data(), skip, force < 0 ? nullptr : &screen};
+          auto st = std::make_unique<SoftmaxRowStore>();
+          st->init(HW, k.C);
+          cpu::KeyImageStore store;
+          for (int b = 0; b < 3; ++b) {
+            store.fill(k.C, k.H, k.W, margin, keys[b].data(), vals[b].data());
+            for (std::size_t t = 0; t < HW; ++t) K->shift_update(st->view(), sa, store.view(positions), int(t / k.W), int(t % k.W));
+          }
+          return st;
+        };
+        const auto ref = run(-1);
+        for (int force : {1, 2, 0}) {
+          INFO("force=" << force);
+          const auto got = run(force);
+          bool same = true;
+          for (std::size_t m = 0; m < HW; ++m) {
+            const SoftmaxAcc<double> x = softmax_rows_at(ref->view(), m), y = softmax_rows_at(got->view(), m);
+            same = same && x.mx == y.mx && x.s == y.s && x.s2 == y.s2;
+            for (int c = 0; c < k.C; ++c) same = same && x.a1[c] == y.a1[c] && x.a2[c] == y.a2[c] && x.pivot[c] == y.pivot[c];
+          }
+          CHECK(same);
+        }
+      }
 }
