@@ -33,6 +33,10 @@ double max_abs(const std::vector<double>& v) {
 // ulp of the softmax sum it belongs to (≥ that weight), so dropping them is below fp64 resolution.
 double skip_nats_for(double keys) { return std::log(std::max(1.0, keys)) + 38.0; }
 
+// Training images (the first ones: a fixed choice, so the floor and every result bit are the same
+// for any thread count) whose keys set the screen's floor on each pixel's final max (Screen).
+constexpr std::size_t kFloorImages = 8;
+
 }  // namespace
 
 const char* cpu_engine_variant() { return cpu::kernels().name; }
@@ -78,6 +82,26 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   for (std::size_t img = 0; img < nimg; ++img) {
     cpu::QueryImageStore qstore;
     qstore.fill(C, H, W, margin, queries[img].q.data());
+    const cpu::ShiftArgs base{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qstore.qx0(), qstore.q320(), qstore.stride,
+                              nullptr, 0, p.inv_two_sigma2, false, nullptr, nullptr, skip_nats, nullptr};
+    // The screen's floor: each pixel's least float32 distance over the first kFloorImages training
+    // images (a min: the same whichever thread computes which image).
+    std::vector<float> floor_dmin;
+    if (screened) {
+      const std::size_t nf = std::min(train.n, kFloorImages);
+      std::vector<std::vector<float>> dmin(nf);
+      parallel_for(nf, resolve_threads(s.threads), [&](std::size_t b) {
+        dmin[b].assign(HW, INFINITY);
+        std::vector<float> scratch(cpu::window_scratch_size(H, W, wh, ww), 0.0f);
+        cpu::KeyImageStore key;
+        key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
+        const cpu::KeyImage kv = key.view(positions);
+        for (std::size_t t = 0; t < (p.all_shifts ? HW : 1); ++t) K.min_distances32(base, kv, int(t / W), int(t % W), scratch.data(), dmin[b].data());
+      });
+      floor_dmin.assign(HW, INFINITY);
+      for (const auto& d : dmin)
+        for (std::size_t m = 0; m < HW; ++m) floor_dmin[m] = std::min(floor_dmin[m], d[m]);
+    }
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
@@ -86,10 +110,17 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           std::vector<double> scratch(cpu::window_scratch_size(H, W, wh, ww)), l(HW);
           const QuerySetup& q = queries[img];
           cpu::Screen screen;
-          if (screened) screen.init(C, H, W, wh, ww, std::max(mag, max_abs(q.q)), wmax, skip_nats, p.inv_two_sigma2);
-          cpu::ShiftArgs sa{C, H, W, HW, p.du0, p.du1, p.dv0, p.dv1, p.whole, qstore.qx0(), qstore.q320(), qstore.stride,
-                            p.strata ? q.valid.data() : nullptr, np, p.inv_two_sigma2, s.variance || s.effective_count,
-                            scratch.data(), l.data(), skip_nats, screened ? &screen : nullptr};
+          if (screened) {
+            screen.init(C, H, W, wh, ww, std::max(mag, max_abs(q.q)), wmax, skip_nats, p.inv_two_sigma2);
+            screen.set_floor(floor_dmin.data());
+          }
+          cpu::ShiftArgs sa = base;
+          sa.qvalid = p.strata ? q.valid.data() : nullptr;
+          sa.npattern = np;
+          sa.second_moments = s.variance || s.effective_count;
+          sa.scratch = scratch.data();
+          sa.l = l.data();
+          sa.screen = screened ? &screen : nullptr;
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {

@@ -66,13 +66,17 @@ struct QueryImageStore {
 // The float32 screen (see shift_update): per-slice state that lets a shift's exact fp64 work be
 // limited to the 4-pixel groups that can have a key within skip_nats of their running max. Its
 // float32 distances are only compared with `cut`, a bound that holds whatever their rounding, so
-// the screen changes no result bit: keys it drops are keys the exact test drops.
+// the screen alone changes no result bit: keys it drops are keys the exact test drops. A floor
+// (set_floor: a lower bound on each pixel's final max, from a pre-pass over a few training images)
+// lets it drop keys more than skip_nats below that too, from a slice's first key on — below half
+// an ulp of the final sums all together, but not always the same bits as without it.
 struct Screen {
   std::vector<float> cut;       // per pixel: a key whose float32 distance exceeds this is not live
+  std::vector<double> floor;    // per pixel: a lower bound on its final max logit (empty: none)
   std::vector<float> scratch;   // window_scratch_size floats
   std::vector<std::uint8_t> live;  // H × groups_per_row: live 4-pixel groups of the current shift
   std::vector<std::uint8_t> row_live;  // H: whether the row has any
-  double rel = 0, abs_sqrt = 0; // error of the float32 distance: D32 ≤ (1 + rel)·(√D + abs_sqrt)²
+  double rel = 0, abs_sqrt = 0; // error of the float32 distance: (1 − rel)(√D − abs_sqrt)² ≤ D32 ≤ (1 + rel)(√D + abs_sqrt)²
   double skip_nats = 0, inv_two_sigma2 = 0;
   int rest = 0;                 // shifts to run unscreened before screening again (most keys live)
   int run = 0;                  // length of the last such run
@@ -80,8 +84,13 @@ struct Screen {
   // For an H×W image, window wh×ww, a fp32 error bound from the largest |value| of queries and keys
   // (max_abs), the largest pixel weight (1 without weights) and the channel count.
   void init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats, double inv_two_sigma2);
+  // The floor from the least float32 distance of each pixel over some keys (min_distances32): the
+  // logit of that key is at least −(√(dmin/(1 − rel)) + abs_sqrt)²·inv_two_sigma2.
+  void set_floor(const float* dmin);
   // The cut of a pixel whose running max is mx.
   float cut_for(double mx) const;
+  // The cut of pixel p whose running max is mx (with the floor, if any).
+  float cut_at(std::size_t p, double mx) const { return cut_for(floor.empty() || mx > floor[p] ? mx : floor[p]); }
 };
 
 // Longest window side the screen is used for (beyond it the exact per-group sums cost too much).
@@ -150,6 +159,9 @@ struct Kernels {
   // The distances of every query pixel to the keys at shift (ti, tj) (fp64 differences and
   // window sums without subtraction), then their logits into a.l and the fp64 online-softmax update.
   void (*shift_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj);
+  // dmin[p] = min(dmin[p], float32 D of pixel p at shift (ti, tj)) (Screen::set_floor); scratch:
+  // window_scratch_size floats, zero-filled once. Not for whole-image windows.
+  void (*min_distances32)(const ShiftArgs&, const KeyImage&, int ti, int tj, float* scratch, float* dmin);
   void (*whitened_distances)(const WhitenedDistanceArgs&);
   void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
   const char* name;

@@ -72,7 +72,8 @@ void QueryImageStore::fill(int C, int H, int W, int margin_, const double* q) {
 // (Cauchy–Schwarz) with Σ w η² ≤ n·wmax·(4uM)²(1 + u)²; computing that sum of non-negative terms
 // (C products and sums per pixel, the weight product, ww − 1 and wh − 1 window adds: every path
 // at most 2C + ww + wh + 2 roundings; float32 weights one more) multiplies it by at most
-// 1 + (2C + ww + wh + 3)u(1 + ε). Both terms are doubled for safety.
+// 1 + (2C + ww + wh + 3)u(1 + ε), and by at least 1 − that; the reverse triangle inequality gives
+// Σ w f² ≥ (√D − √(Σ w η²))² for the lower bound. Both terms are doubled for safety.
 void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats_, double inv) {
   constexpr double u = 5.9604644775390625e-08;  // 2⁻²⁴
   cut.assign(std::size_t(H) * W, INFINITY);
@@ -84,6 +85,17 @@ void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double ma
   skip_nats = skip_nats_;
   inv_two_sigma2 = inv;
   rest = run = 0;
+  floor.clear();
+}
+
+void Screen::set_floor(const float* dmin) {
+  floor.resize(cut.size());
+  for (std::size_t p = 0; p < cut.size(); ++p) {
+    const double D = double(dmin[p]), root = std::sqrt((D > 0 ? D : 0.0) / (1 - rel)) + abs_sqrt;
+    const double up = root * root * (1 + 1e-12);  // (the fp64 rounding of these few operations)
+    floor[p] = std::isnan(D) || !(up < 1e300) ? -INFINITY : -up * inv_two_sigma2;
+    cut[p] = cut_at(p, -INFINITY);
+  }
 }
 
 float Screen::cut_for(double mx) const {

@@ -181,11 +181,40 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
         qs.fill(k.C, k.H, k.W, margin, q.data());
         const double inv = 1 / (2 * sigma * sigma);
         const double skip = 40.0;
-        const auto run = [&](int force) {  // −1: no screen
+        // Floor pre-pass over the near copy's keys: each pixel's least float32 distance.
+        std::vector<float> dmin(HW, INFINITY);
+        std::vector<double> best(HW, -INFINITY);  // the fp64 max logit over the same keys
+        {
+          std::vector<float> scratch(cpu::window_scratch_size(k.H, k.W, k.P, k.P), 0.0f);
+          cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, false, qs.qx0(), qs.q320(), qs.stride, nullptr, 0, inv,
+                            false, nullptr, nullptr, skip, nullptr};
+          cpu::KeyImageStore store;
+          store.fill(k.C, k.H, k.W, margin, keys[1].data(), vals[1].data());
+          for (std::size_t t = 0; t < HW; ++t) {
+            const int ti = int(t / k.W), tj = int(t % k.W);
+            K->min_distances32(sa, store.view(positions), ti, tj, scratch.data(), dmin.data());
+            for (int r = 0; r < k.H; ++r)
+              for (int j = 0; j < k.W; ++j) {
+                const Case c{k.C, k.H, k.W, k.P, k.weight, false, false, false};
+                best[std::size_t(r) * k.W + j] = std::max(best[std::size_t(r) * k.W + j], -direct_distance(c, q, keys[1], w, r, j, ti, tj) * inv);
+              }
+          }
+        }
+        const auto run = [&](int force, bool floor) {  // −1: no screen
           std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, k.P, k.P)), l(HW);
           cpu::Screen screen;
           screen.init(k.C, k.H, k.W, k.P, k.P, 1.0, k.weight ? 1.5 : 1.0, skip, inv);
           screen.force = force;
+          if (floor) {
+            screen.set_floor(dmin.data());
+            bool below = true, close = true;  // a lower bound on the max, and a tight one
+            for (std::size_t m = 0; m < HW; ++m) {
+              below = below && screen.floor[m] <= best[m];
+              close = close && screen.floor[m] >= best[m] - 1e-2 - 1e-4 * std::fabs(best[m]);
+            }
+            CHECK(below);
+            CHECK(close);
+          }
           cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, false, qs.qx0(), qs.q320(), qs.stride, nullptr, 0, inv,
                             true, scratch.data(), l.data(), skip, force < 0 ? nullptr : &screen};
           auto st = std::make_unique<SoftmaxRowStore>();
@@ -197,10 +226,10 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
           }
           return st;
         };
-        const auto ref = run(-1);
+        const auto ref = run(-1, false);
         for (int force : {1, 2, 0}) {
           INFO("force=" << force);
-          const auto got = run(force);
+          const auto got = run(force, false);
           bool same = true;
           for (std::size_t m = 0; m < HW; ++m) {
             const SoftmaxAcc<double> x = softmax_rows_at(ref->view(), m), y = softmax_rows_at(got->view(), m);
@@ -209,5 +238,16 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
           }
           CHECK(same);
         }
+        // With the floor the screen also drops keys far below the final max from the first key on:
+        // the sums agree to fp64 resolution (not always bit for bit).
+        const auto floored = run(0, true);
+        double worst = 0;
+        for (std::size_t m = 0; m < HW; ++m) {
+          const SoftmaxAcc<double> x = softmax_rows_at(ref->view(), m), y = softmax_rows_at(floored->view(), m);
+          REQUIRE(x.mx == y.mx);
+          worst = std::max(worst, std::fabs(y.s / x.s - 1));
+          for (int c = 0; c < k.C; ++c) worst = std::max(worst, std::fabs((y.pivot[c] + y.a1[c] / y.s) - (x.pivot[c] + x.a1[c] / x.s)));
+        }
+        CHECK(worst < 1e-14);
       }
 }
