@@ -1,5 +1,6 @@
 #include "engine/cpu_engine.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -62,7 +63,8 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const int wh = p.win_h(), ww = p.win_w();
   const double mag = max_abs(p.keys.data);
   const double wmax = p.pixel_weight.empty() ? 1.0 : max_abs(p.pixel_weight);
-  const bool screened = !p.whole && !p.strata && p.key_bias.empty() && s.topk == 0 && wh <= cpu::kMaxScreenWindow &&
+  const bool weights_nonneg = std::all_of(p.pixel_weight.begin(), p.pixel_weight.end(), [](double w) { return w >= 0; });  // (its bound needs them)
+  const bool screened = weights_nonneg && !p.whole && !p.strata && p.key_bias.empty() && s.topk == 0 && wh <= cpu::kMaxScreenWindow &&
                         ww <= cpu::kMaxScreenWindow && mag < 1e15 && wmax < 1e15;
   const int margin = cpu::key_margin(p.dv0, p.dv1);
   const double skip_nats = skip_nats_for(double(train.n) * double(p.all_shifts ? HW : 1));
