@@ -1,7 +1,9 @@
 // The CPU engine's inner loops, compiled twice (baseline x86-64 and AVX2+FMA) and chosen at run
 // time. One call handles one (training image, shift): the distance of every query pixel (fp64
 // differences and window sums without subtraction, a few adds per pixel whatever P is), then the
-// fp64 online-softmax update of every pixel that has a key within reach of its running max.
+// fp64 online-softmax update of every pixel that has a key within reach of its running max —
+// optionally behind a float32 screen (Screen) that limits the fp64 work to the 4-pixel groups
+// that can have such a key, changing no result bit.
 #pragma once
 #include <cstddef>
 #include <cstdint>
