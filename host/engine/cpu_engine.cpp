@@ -89,6 +89,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
     // The screen's floor: each pixel's least float32 distance over the first kFloorImages training
     // images (a min: the same whichever thread computes which image).
     std::vector<float> floor_dmin;
+    const double qmag = std::max(mag, max_abs(queries[img].q));  // the largest |value| the screen's bound must cover
     if (screened) {
       const std::size_t nf = std::min(train.n, kFloorImages);
       std::vector<std::vector<float>> dmin(nf);
@@ -113,7 +114,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           const QuerySetup& q = queries[img];
           cpu::Screen screen;
           if (screened) {
-            screen.init(C, H, W, wh, ww, std::max(mag, max_abs(q.q)), wmax, skip_nats, p.inv_two_sigma2);
+            screen.init(C, H, W, wh, ww, qmag, wmax, skip_nats, p.inv_two_sigma2);
             screen.set_floor(floor_dmin.data());
           }
           cpu::ShiftArgs sa = base;

@@ -19,10 +19,8 @@ void periodic_rows(int planes, int H, int W, int copies, int margin, const S* in
   for (std::size_t row = 0; row < std::size_t(planes) * H; ++row) {
     const S* src = in + row * W;
     T* dst = out.data() + row * stride;
-    for (std::size_t i = 0; i < stride; ++i) {
-      const long c = long(i) - margin;
-      dst[i] = T(src[((c % W) + W) % W]);
-    }
+    int c = ((-margin % W) + W) % W;  // the source column of out column −margin
+    for (std::size_t i = 0; i < stride; ++i, c = c + 1 == W ? 0 : c + 1) dst[i] = T(src[c]);
   }
 }
 }  // namespace
