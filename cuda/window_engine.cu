@@ -10,6 +10,7 @@
 
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_memory.cuh"
+#include "cuda/window_band_launch.hpp"
 #include "cuda/window_tile_launch.hpp"
 #include "engine/cuda_engine.hpp"
 #include "engine/whitened_cuda.hpp"
@@ -50,6 +51,21 @@ int choose_tile_shifts(const WindowTileArgs& a) {
     return ts;
   }
   return 1;
+}
+
+// The band kernel where it fits (images ≤ 32 columns and 64 rows, P×P windows) and the block's
+// shared memory does; else the tiled kernel. LEMMSE_WINDOW_KERNEL=tile|band forces one (band
+// where it cannot run is an error), for measurements and tests.
+bool choose_band(const WindowTileArgs& a) {
+  const bool fits = band_fits(a) && band_shared_bytes(a) <= device_shared_limit();
+  if (const char* env = std::getenv("LEMMSE_WINDOW_KERNEL")) {
+    const std::string k = env;
+    if (k == "tile") return false;
+    if (k != "band") throw InvalidArgument("LEMMSE_WINDOW_KERNEL must be tile or band");
+    if (!fits) throw Unsupported("LEMMSE_WINDOW_KERNEL=band: the band kernel takes P×P windows on images of at most 32 columns and 64 rows");
+    return true;
+  }
+  return fits;
 }
 
 }  // namespace
@@ -116,11 +132,18 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   a.valid = d_valid.get();  // set per group below; here it sizes the shared memory (pattern ids)
   nvtxRangePop();
 
-  const int ts = choose_tile_shifts(a);
-  const std::size_t smem = tile_shared_bytes(a, ts);
+  const bool band = choose_band(a);
+  const int ts = band ? 1 : choose_tile_shifts(a);
+  const std::size_t smem = band ? band_shared_bytes(a) : tile_shared_bytes(a, ts);
   Event start, stop;
   LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
   auto launch = [&](dim3 grid, const WindowTileArgs& ga, int s0) {
+    if (band) switch (a.C) {
+        case 1: return launch_window_band<1>(grid, smem, st, ga, s0);
+        case 2: return launch_window_band<2>(grid, smem, st, ga, s0);
+        case 3: return launch_window_band<3>(grid, smem, st, ga, s0);
+        case 4: return launch_window_band<4>(grid, smem, st, ga, s0);
+      }
     switch (a.C) {
       case 1: return launch_window_tiles<1>(in.ppt, ts, grid, smem, st, ga, s0);
       case 2: return launch_window_tiles<2>(in.ppt, ts, grid, smem, st, ga, s0);
@@ -136,7 +159,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       ga.q = d_q.get() + g0 * C * HW;
       ga.valid = d_valid.get() ? d_valid.get() + g0 * HW * std::size_t(a.npat) : nullptr;
       for (int s0 = 0; s0 < a.nslice; s0 += kSlicesPerLaunch) {
-        NvtxRange r("window tiles");
+        NvtxRange r(band ? "window band" : "window tiles");
         const int ns = std::min(kSlicesPerLaunch, a.nslice - s0);
         launch(dim3(unsigned(ns), unsigned(ng)), ga, s0);
         if (s.progress) {

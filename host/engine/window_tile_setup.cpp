@@ -1,5 +1,6 @@
 #include "engine/window_tile_setup.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lemmse {
@@ -58,7 +59,10 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   in.vals.assign(train.data.begin(), train.data.end());
   in.weight.assign(p.pixel_weight.begin(), p.pixel_weight.end());
   // Bias in distance units (logit = −g/2σ² with g = D − 2σ² bias), so one float carries the key's score.
-  for (double b : p.key_bias) in.dshift.push_back(-b / p.inv_two_sigma2);
+  for (double b : p.key_bias) {
+    in.dshift.push_back(-b / p.inv_two_sigma2);
+    a.dshift_max = std::max(a.dshift_max, std::fabs(in.dshift.back()));
+  }
   if (p.strata) in.pattern.assign(p.pattern_of.begin(), p.pattern_of.end());
   in.q.reserve(y.n * p.HW * std::size_t(p.C));
   for (std::size_t i = 0; i < y.n; ++i) {

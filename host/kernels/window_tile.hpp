@@ -51,6 +51,8 @@ struct WindowTileArgs {
   const float* vals;           // ntrain × C × HW values (x_b)
   const float* weight;         // HW pixel weights at key pixels, or null
   const double* dshift;        // HW: −2σ² bias(n), added to the distance, or null
+  double dshift_max;           // max |dshift| (0 without)
+  int band_screen_off;         // tests: the band kernel sends every key to its exact path
   const std::uint8_t* valid;   // nimg × HW × npat validity of (query pixel, key pattern), or null
   const int* pattern_of;       // HW pattern id of each key position (with valid)
   int npat;
@@ -275,37 +277,59 @@ LEMMSE_HD void tile_phase_h(const WindowTileArgs& a, const TileShared& sh, const
   }
 }
 
-// Adds key distance g with value x[c·stride] to pixel k's float32 state.
-template <int C, int PPT>
-LEMMSE_HD void tile_push(TileThread<C, PPT>& th, int k, double g, const float* x, int stride, double scale2) {
-  float z = float((th.gmin[k] - g) * scale2);  // log2 of the weight relative to the running maximum
+// A pixel's float32 softmax state for the current training image, wherever it lives (the tiled
+// kernel's registers, the band kernel's shared memory): sums s, s2 and per channel (stride ps)
+// the pivot and the first two moments about it, relative to the running minimum score gmin.
+struct F32State {
+  float* s;
+  float* s2;
+  float* piv;
+  float* a1;
+  float* a2;
+  int ps;
+};
+
+// Adds key distance g with value x[c·stride] to the state; returns whether gmin moved to g.
+template <int C>
+LEMMSE_HD bool f32_push(const F32State& t, double& gmin, double g, const float* x, int stride, double scale2) {
+  float z = float((gmin - g) * scale2);  // log2 of the weight relative to the running maximum
+  bool moved = false;
   if (z > 0.0f) {  // new running maximum: rescale (r = 0 for the first key) and re-pivot to this key
     const float r = tile_exp2(-z);
-    th.s[k] *= r;
-    th.s2[k] *= r * r;
+    *t.s *= r;
+    *t.s2 *= r * r;
     LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
-      th.a1[k][c] *= r;
-      th.a2[k][c] *= r;
-      const float xc = x[c * stride], d = xc - th.piv[k][c];
-      th.a2[k][c] = th.a2[k][c] - 2.0f * d * th.a1[k][c] + d * d * th.s[k];
-      th.a1[k][c] = th.a1[k][c] - d * th.s[k];
-      th.piv[k][c] = xc;
+      float& a1 = t.a1[c * t.ps];
+      float& a2 = t.a2[c * t.ps];
+      a1 *= r;
+      a2 *= r;
+      const float xc = x[c * stride], d = xc - t.piv[c * t.ps];
+      a2 = a2 - 2.0f * d * a1 + d * d * *t.s;
+      a1 = a1 - d * *t.s;
+      t.piv[c * t.ps] = xc;
     }
-    th.gmin[k] = g;
+    gmin = g;
+    moved = true;
     z = 0.0f;
   }
   if (z >= kTileSkipLog2) {
     const float w = tile_exp2(z);
-    th.s[k] += w;
-    th.s2[k] += w * w;
+    *t.s += w;
+    *t.s2 += w * w;
     LEMMSE_UNROLL
     for (int c = 0; c < C; ++c) {
-      const float d = x[c * stride] - th.piv[k][c];
-      th.a1[k][c] += w * d;
-      th.a2[k][c] += w * d * d;
+      const float d = x[c * stride] - t.piv[c * t.ps];
+      t.a1[c * t.ps] += w * d;
+      t.a2[c * t.ps] += w * d * d;
     }
   }
+  return moved;
+}
+
+template <int C, int PPT>
+LEMMSE_HD F32State tile_state(TileThread<C, PPT>& th, int k) {
+  return F32State{&th.s[k], &th.s2[k], th.piv[k], th.a1[k], th.a2[k], 1};
 }
 
 // Phase V: vertical window sums, the score and the online-softmax update for shift (ti, tj).
@@ -330,22 +354,15 @@ LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileT
       for (int u = 0; u < wh; ++u) g += h[u * a.W];
     }
     if (sh.dshift) g += sh.dshift[n];
-    tile_push(th, k, g, sh.val + n, a.HW, a.scale2);
+    f32_push<C>(tile_state(th, k), th.gmin[k], g, sh.val + n, a.HW, a.scale2);
   }
 }
 
 // The fp64 merge of one pixel's float32 state b into its slice state; returns the merged pivot.
-// Not inlined on the device: it runs once per training image, and inlined its fp64 temporaries
-// would raise the register count of the whole kernel (hence its occupancy) for nothing.
 struct TilePivot {
   float v[kMaxChannels];
 };
-#if defined(__CUDA_ARCH__)
-__device__ __noinline__
-#else
-inline
-#endif
-TilePivot tile_fold_pixel(const SoftmaxRows st, std::size_t m, SoftmaxAcc<double> b) {
+LEMMSE_HD TilePivot fold_pixel(const SoftmaxRows& st, std::size_t m, const SoftmaxAcc<double>& b) {
   SoftmaxAcc<double> acc = softmax_rows_at(st, m);
   softmax_merge(acc, b, st.C);
   softmax_rows_store(st, m, acc);
@@ -353,9 +370,44 @@ TilePivot tile_fold_pixel(const SoftmaxRows st, std::size_t m, SoftmaxAcc<double
   for (int c = 0; c < st.C; ++c) p.v[c] = float(acc.pivot[c]);
   return p;
 }
+// The tiled kernel's call: not inlined on the device — it runs once per training image, and
+// inlined its fp64 temporaries would raise the register count of the whole kernel (hence its
+// occupancy) for nothing. (The band kernel folds in a loop of its own: inline there.)
+#if defined(__CUDA_ARCH__)
+__device__ __noinline__
+#else
+inline
+#endif
+TilePivot tile_fold_pixel(const SoftmaxRows st, std::size_t m, SoftmaxAcc<double> b) {
+  return fold_pixel(st, m, b);
+}
 
-// After each training image: fold the float32 state into the slice's fp64 state (exact merge
-// algebra) and restart the float32 sums about the merged pivot.
+// Folds a pixel's float32 state into its slice's fp64 state st (exact merge algebra) and restarts
+// it about the merged pivot.
+template <int C, bool OutOfLine = true>
+LEMMSE_HD void f32_fold(const WindowTileArgs& a, const SoftmaxRows& st, std::size_t m, double gmin, const F32State& t) {
+  if (*t.s == 0.0f) return;
+  SoftmaxAcc<double> b;
+  softmax_init(b);
+  b.mx = -gmin * a.inv_two_sigma2;
+  b.s = *t.s;
+  b.s2 = *t.s2;
+  LEMMSE_UNROLL
+  for (int c = 0; c < C; ++c) {
+    b.pivot[c] = t.piv[c * t.ps];
+    b.a1[c] = t.a1[c * t.ps];
+    b.a2[c] = t.a2[c * t.ps];
+  }
+  const TilePivot pv = OutOfLine ? tile_fold_pixel(st, m, b) : fold_pixel(st, m, b);
+  *t.s = *t.s2 = 0.0f;
+  LEMMSE_UNROLL
+  for (int c = 0; c < C; ++c) {
+    t.piv[c * t.ps] = pv.v[c];
+    t.a1[c * t.ps] = t.a2[c * t.ps] = 0.0f;
+  }
+}
+
+// After each training image: fold the float32 states into the slice's fp64 states.
 template <int C, int PPT>
 LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long long img, int slice, int tid) {
   const SoftmaxRows st = tile_partial(a, img, slice);
@@ -363,25 +415,7 @@ LEMMSE_HD void tile_fold(const WindowTileArgs& a, TileThread<C, PPT>& th, long l
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
-    if (th.s[k] == 0.0f) continue;
-    SoftmaxAcc<double> b;
-    softmax_init(b);
-    b.mx = -th.gmin[k] * a.inv_two_sigma2;
-    b.s = th.s[k];
-    b.s2 = th.s2[k];
-    LEMMSE_UNROLL
-    for (int c = 0; c < C; ++c) {
-      b.pivot[c] = th.piv[k][c];
-      b.a1[c] = th.a1[k][c];
-      b.a2[c] = th.a2[k][c];
-    }
-    const TilePivot pv = tile_fold_pixel(st, std::size_t(m), b);
-    th.s[k] = th.s2[k] = 0.0f;
-    LEMMSE_UNROLL
-    for (int c = 0; c < C; ++c) {
-      th.piv[k][c] = pv.v[c];
-      th.a1[k][c] = th.a2[k][c] = 0.0f;
-    }
+    f32_fold<C>(a, st, std::size_t(m), th.gmin[k], tile_state(th, k));
   }
 }
 

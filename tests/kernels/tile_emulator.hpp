@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/window_tile_setup.hpp"
+#include "kernels/window_band.hpp"
 
 namespace lemmse_test {
 
@@ -59,11 +60,67 @@ void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slic
   }
 }
 
+// One block of the band kernel (cuda/window_band.cu): its warps one after another, each warp's
+// lanes in lockstep per walk row, the shuffles read from the source lane's value.
+template <int C, class HT>
+void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
+  using namespace lemmse;
+  std::vector<double> smem((band_shared_bytes(a) + sizeof(double) - 1) / sizeof(double));
+  const BandShared sh = band_shared_layout(a, smem.data());
+  const int nthreads = band_threads(a), wh = band_window_rows(a), ww = band_window_cols(a);
+  std::vector<BandLane> L(nthreads);
+  for (int tid = 0; tid < nthreads; ++tid) band_begin_shared(a, sh, img, tid, nthreads);
+  for (int tid = 0; tid < nthreads; ++tid) {
+    band_lane_init(a, L[tid], tid);
+    band_begin_lane<C>(a, sh, L[tid], img, slice);
+  }
+  const long long b0 = (long long)slice * kTileSlice, b1 = std::min(a.ntrain, b0 + kTileSlice);
+  const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
+  for (long long b = b0; b < b1; ++b) {
+    for (int tid = 0; tid < nthreads; ++tid) band_load_image(a, sh, b, tid, nthreads);
+    const float* val = a.vals + std::size_t(b) * std::size_t(C) * std::size_t(a.HW);
+    for (int w = 0; w < band_warps(a); ++w) {
+      BandLane* lanes = &L[std::size_t(w) * kBandLanes];
+      HT* hbuf = band_hcol<HT>(a, sh, w, 0);
+      const int nwalk = lanes[0].nrows + wh - 1;
+      int rstart = lanes[0].r0 + a.du0;
+      if (rstart < 0) rstart += a.H;
+      for (int ti = 0; ti < nti; ++ti)
+        for (int tj = 0; tj < ntj; ++tj) {
+          int kc[kBandLanes];
+          HT D[kBandLanes][kBandRows] = {};
+          for (int l = 0; l < kBandLanes; ++l) kc[l] = (lanes[l].j + tj) % a.W;
+          int rq = rstart, kr = (rstart + ti) % a.H;
+          for (int i = 0; i < nwalk; ++i) {
+            HT lv[kBandLevels][kBandLanes];
+            for (int l = 0; l < kBandLanes; ++l) lv[0][l] = band_e<C>(a, sh, rq * a.W + lanes[l].j, kr * a.W + kc[l]);
+            for (int v = 1; v < kBandLevels; ++v)
+              if ((1 << v) <= ww)
+                for (int l = 0; l < kBandLanes; ++l) lv[v][l] = lv[v - 1][l] + lv[v - 1][lanes[l].src_build[v - 1]];
+            for (int l = 0; l < kBandLanes; ++l) {
+              const HT h = band_combine<HT>(ww, [&](int v) { return lv[v][lanes[l].src_comb[v]]; });
+              hbuf[i * kBandLanes + l] = h;
+              band_accumulate(D[l], h, i, wh);
+            }
+            if (++rq == a.H) rq = 0;
+            if (++kr == a.H) kr = 0;
+          }
+          for (int l = 0; l < kBandLanes; ++l) band_finish_shift<C>(a, sh, lanes[l], img, ti, kc[l], D[l], hbuf + l, val);
+        }
+    }
+    for (int tid = 0; tid < nthreads; ++tid) band_fold<C>(a, sh, L[tid], img, slice);
+  }
+}
+
+// automatic: the band kernel where it fits, as the engine chooses (cuda/window_engine.cu).
+enum class EmulatedKernel { tile, band, automatic };
+
 // The whole engine, emulated: same inputs, launch shape and outputs as run_cuda_engine, with ts
 // shifts per barrier round (1, 2 or 4).
 inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSettings& s, const lemmse::Problem& p,
                                                       const lemmse::Images& train, const lemmse::PreInverse& B,
-                                                      const lemmse::Images& y, int ts = 1) {
+                                                      const lemmse::Images& y, int ts = 1,
+                                                      EmulatedKernel kernel = EmulatedKernel::tile, bool screen_off = false) {
   using namespace lemmse;
   TileInputs in = prepare_tile_inputs(s, p, train, B, y);
   WindowTileArgs a = in.args;
@@ -76,18 +133,37 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   a.pattern_of = in.pattern.empty() ? nullptr : in.pattern.data();
   std::vector<double> partial(in.nimg * std::size_t(a.nslice) * (3 + 3 * std::size_t(a.C)) * std::size_t(a.HW));
   a.partial = partial.data();
-  tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
+  a.band_screen_off = screen_off;
+  if (kernel == EmulatedKernel::automatic) kernel = band_fits(a) ? EmulatedKernel::band : EmulatedKernel::tile;
+  if (kernel == EmulatedKernel::band) {
+    if (!band_fits(a)) throw Unsupported("emulation: the band kernel does not take this shape or window");
     for (std::size_t img = 0; img < in.nimg; ++img)
       for (int sl = 0; sl < a.nslice; ++sl) {
-        constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
-        if (ts == 4)
-          emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
-        else if (ts == 2)
-          emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
-        else
-          emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
+        auto run = [&](auto c, auto ht) { emulate_band_block<decltype(c)::value, decltype(ht)>(a, (long long)img, sl); };
+        auto by_c = [&](auto ht) {
+          switch (a.C) {
+            case 1: return run(std::integral_constant<int, 1>{}, ht);
+            case 2: return run(std::integral_constant<int, 2>{}, ht);
+            case 3: return run(std::integral_constant<int, 3>{}, ht);
+            default: return run(std::integral_constant<int, 4>{}, ht);
+          }
+        };
+        if (band_h64(a)) by_c(double{}); else by_c(float{});
       }
-  });
+  } else {
+    tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
+      for (std::size_t img = 0; img < in.nimg; ++img)
+        for (int sl = 0; sl < a.nslice; ++sl) {
+          constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
+          if (ts == 4)
+            emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
+          else if (ts == 2)
+            emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
+          else
+            emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
+        }
+    });
+  }
   TileHostOutputs o = make_tile_outputs(s, in);
   const TileOutputs to{o.estimate.data(), o.variance.empty() ? nullptr : o.variance.data(),
                        o.log_density.empty() ? nullptr : o.log_density.data(),

@@ -1,0 +1,77 @@
+// The band kernel of the CUDA window engine (arithmetic and design: kernels/window_band.hpp):
+// a warp per band of query rows, a lane per column, shifts walked without block barriers.
+#include "cuda/cuda_check.cuh"
+#include "cuda/window_band_launch.hpp"
+#include "kernels/window_band.hpp"
+
+namespace lemmse {
+namespace {
+
+constexpr unsigned kFullWarp = 0xffffffffu;
+
+template <int C, class HT>
+__global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) window_band_kernel(WindowTileArgs a, int slice0) {
+  extern __shared__ double smem[];  // fp64 element type: 8-byte alignment for the layout
+  const BandShared sh = band_shared_layout(a, smem);
+  const int tid = int(threadIdx.x), nthreads = int(blockDim.x), slice = slice0 + int(blockIdx.x);
+  const long long img = blockIdx.y;
+  if (slice >= a.nslice) return;  // uniform over the block
+  band_begin_shared(a, sh, img, tid, nthreads);
+  BandLane L;
+  band_lane_init(a, L, tid);
+  band_begin_lane<C>(a, sh, L, img, slice);
+  const int wh = band_window_rows(a), ww = band_window_cols(a), nwalk = L.nrows + wh - 1;
+  HT* hcol = band_hcol<HT>(a, sh, tid / kBandLanes, L.lane);
+  int rstart = L.r0 + a.du0;  // first row of the walk (the window's top halo), circular
+  if (rstart < 0) rstart += a.H;
+  const long long b0 = (long long)slice * kTileSlice, b1 = b0 + kTileSlice < a.ntrain ? b0 + kTileSlice : a.ntrain;
+  const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
+  for (long long b = b0; b < b1; ++b) {
+    __syncthreads();  // every warp is done with the previous key image
+    band_load_image(a, sh, b, tid, nthreads);
+    __syncthreads();
+    const float* val = a.vals + std::size_t(b) * std::size_t(C) * std::size_t(a.HW);
+    for (int ti = 0; ti < nti; ++ti)
+      for (int tj = 0; tj < ntj; ++tj) {
+        int kc = L.j + tj;
+        if (kc >= a.W) kc -= a.W;
+        HT D[kBandRows];
+#pragma unroll
+        for (int k = 0; k < kBandRows; ++k) D[k] = 0;
+        int rq = rstart, kr = rstart + ti;
+        if (kr >= a.H) kr -= a.H;
+#pragma unroll 2
+        for (int i = 0; i < nwalk; ++i) {
+          HT lv[kBandLevels];
+          lv[0] = band_e<C>(a, sh, rq * a.W + L.j, kr * a.W + kc);
+#pragma unroll
+          for (int l = 1; l < kBandLevels; ++l)
+            if ((1 << l) <= ww) lv[l] = lv[l - 1] + __shfl_sync(kFullWarp, lv[l - 1], L.src_build[l - 1]);
+          const HT h = band_combine<HT>(ww, [&](int l) { return __shfl_sync(kFullWarp, lv[l], L.src_comb[l]); });
+          hcol[i * kBandLanes] = h;
+          band_accumulate(D, h, i, wh);
+          if (++rq == a.H) rq = 0;
+          if (++kr == a.H) kr = 0;
+        }
+        band_finish_shift<C>(a, sh, L, img, ti, kc, D, hcol, val);
+      }
+    band_fold<C>(a, sh, L, img, slice);
+  }
+}
+
+}  // namespace
+
+template <int C>
+void launch_window_band(dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
+  const auto kernel = band_h64(a) ? window_band_kernel<C, double> : window_band_kernel<C, float>;
+  LEMMSE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  kernel<<<grid, unsigned(band_threads(a)), smem, st>>>(a, slice0);
+  LEMMSE_CUDA_CHECK(cudaGetLastError());
+}
+
+template void launch_window_band<1>(dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
+template void launch_window_band<2>(dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
+template void launch_window_band<3>(dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
+template void launch_window_band<4>(dim3, std::size_t, cudaStream_t, const WindowTileArgs&, int);
+
+}  // namespace lemmse
