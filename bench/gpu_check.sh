@@ -11,7 +11,10 @@
 #   timeout_s 540 (about 215 s on an H200 before the whitened rows). Name the commit: the device copy's .git can be stale.
 # Set GPU_CHECK_QUICK=1 to leave out the slow sanitizers (memcheck of the whitened cases stays), the
 # 50,000-image rows, the CPU rows, the PyTorch baselines and most accuracy rows;
-# GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only).
+# GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only);
+# GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 5 minutes on an H200): its GPU tests,
+# memcheck and racecheck on its small cases, band and tiled kernels (LEMMSE_WINDOW_KERNEL) on the
+# 10,000-image rows, accuracy rows, the 50,000-image row, PyTorch on the same rows.
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -34,6 +37,52 @@ status_build=fail; status_tests=fail; wt_dot=skipped; wt_mma=skipped; mem=skippe
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader > "$L/gpu.txt" 2>&1 || true
 gpu=$(head -1 "$L/gpu.txt" 2>/dev/null | tr -d '"')
 stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
+if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
+  # The window engine alone: one build, its tests and sanitizers, band vs tiled kernel timings.
+  res="$OUT/window.txt"; : > "$res"
+  row() { echo "$*" | tee -a "$res"; }
+  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
+    cmake --build "$B" -j "$(nproc)" --target lemmse_tests lemmse_bench lemmse > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
+  stamp built
+  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
+  timeout 240 "$B/tests/lemmse_tests" "[gpu]~[whitened]" > "$L/gpu_tests.log" 2>&1; row "gpu tests (window): rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
+  stamp tests
+  for tool in memcheck racecheck; do
+    timeout 90 compute-sanitizer --tool $tool --error-exitcode 9 "$B/tests/lemmse_tests" "[sanitize]~[whitened]" > "$L/san_$tool.log" 2>&1
+    row "$tool: rc=$? $(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$L/san_$tool.log" | tail -1)"
+  done
+  stamp sanitizers
+  if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
+    C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test)
+    for k in band tile; do
+      LEMMSE_WINDOW_KERNEL=$k timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_${k}_cifar10k.json" "${C10[@]}" --train-count 10000 --backend cuda \
+        --patch 5,11,17 --sigma 0.01,0.1,0.5 --repeat 3 --no-reference --dump-dir "$W/dump" > "$L/bench_${k}_cifar10k.log" 2>&1
+      row "# $k, CIFAR-10 10,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_${k}_cifar10k.log" | tail -12 | tee -a "$res"
+      stamp "bench $k"
+    done
+    timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_cifar100_accuracy.json" "${C10[@]}" --train-count 100 --backend cuda \
+      --patch 3,5,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1 > "$L/bench_band_accuracy.log" 2>&1
+    row "# band, accuracy against the fp64 reference, 100 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_accuracy.log" | tail -20 | tee -a "$res"
+    stamp "accuracy"
+    if python3 -c "import torch" 2> /dev/null; then
+      timeout 120 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P11_s0.100000 \
+        --patch 5 11 --sigma 0.1 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1
+      row "# PyTorch fp32, same card (rc=$?)"; tail -6 "$L/torch.log" | tee -a "$res"
+    fi
+  fi
+  timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_rgb32_50k.json" --builtin rgb32 --train-count 50000 --backend cuda \
+    --patch 5,17 --sigma 0.1 --repeat 3 --no-reference > "$L/bench_band_rgb32_50k.log" 2>&1
+  row "# band, builtin rgb32, 50,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_rgb32_50k.log" | tail -6 | tee -a "$res"
+  stamp "done"
+  python3 - "$W/bench" "$OUT/bench.json" <<'PY' || true
+import glob, json, os, sys
+json.dump({os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/*.json"))}, open(sys.argv[2], "w"), indent=1)
+PY
+  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
+  grep -B3 -A15 "FAILED" "$L/gpu_tests.log" | head -60
+  echo "---- window check ($gpu) ----"; cat "$res"
+  exit 0
+fi
 if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
    cmake --build "$B" -j "$(nproc)" > "$L/build.log" 2>&1; then
   status_build=ok

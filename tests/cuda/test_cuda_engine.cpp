@@ -23,6 +23,13 @@ using namespace lemmse_test;
 #endif
 
 namespace {
+// Sets an environment variable for a scope (unset again even when a REQUIRE leaves it early).
+struct ScopedEnv {
+  const char* name;
+  ScopedEnv(const char* n, const char* v) : name(n) { setenv(n, v, 1); }
+  ~ScopedEnv() { unsetenv(name); }
+};
+
 const FastRunner run_cuda = runner_for(Backend::cuda);
 
 struct Case {
@@ -75,18 +82,40 @@ TEST_CASE("CUDA engine meets the accuracy bar on real images (P = 3 … 17)", "[
 
 TEST_CASE("CUDA engine agrees with the host emulation of its blocks", "[gpu][sanitize]") {
   REQUIRE_DEVICE();
-  // Same arithmetic; only the hardware exp2 (≤ 2 ulp) and FMA contraction differ.
-  for (auto pre : {PreinverseKind::identity, PreinverseKind::mask, PreinverseKind::eps_mask}) {
-    Case c = make_case(ImageShape{2, 11, 12}, 21, 2, "inpaint-box:5", pre, 0.1, 421);
-    EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
-    EstimatorOutputs dev = run_cuda(s, c.train, c.A, c.B, c.y);
-    EstimatorOutputs emu = emulate_window_engine(s, build_problem(s, c.train, c.A, c.B), c.train, c.B, c.y);
-    INFO("B = " << to_string(pre));
-    CHECK(psnr(emu.estimate.data.data(), dev.estimate.data.data(), dev.estimate.data.size()) > 120);
-    // Absolute margin: ε-mask logits are large, and 1e-7 of them is ~1e-6 nats (seen: 1.6e-6).
-    for (std::size_t m = 0; m < dev.log_density.size(); ++m)
-      REQUIRE(dev.log_density[m] == Approx(emu.log_density[m]).epsilon(1e-5).margin(1e-5));
+  // Same arithmetic; only the hardware exp2 (≤ 2 ulp) and FMA contraction differ. Both kernels:
+  // the band kernel (default at this size; P = 13 takes its fp64 horizontal sums) and the tiled one.
+  for (EmulatedKernel kernel : {EmulatedKernel::band, EmulatedKernel::tile})
+    for (int P : {5, 13})
+      for (auto pre : {PreinverseKind::identity, PreinverseKind::mask, PreinverseKind::eps_mask}) {
+        Case c = make_case(ImageShape{2, 13, 14}, 21, 2, "inpaint-box:5", pre, 0.1, 421);
+        EstimatorSettings s = settings(EstimatorKind::lemmse, P, 0.1);
+        EstimatorOutputs dev = [&] {
+          ScopedEnv env("LEMMSE_WINDOW_KERNEL", kernel == EmulatedKernel::band ? "band" : "tile");
+          return run_cuda(s, c.train, c.A, c.B, c.y);
+        }();
+        EstimatorOutputs emu = emulate_window_engine(s, build_problem(s, c.train, c.A, c.B), c.train, c.B, c.y, 1, kernel);
+        INFO("B = " << to_string(pre) << " P = " << P << (kernel == EmulatedKernel::band ? " band" : " tile"));
+        CHECK(psnr(emu.estimate.data.data(), dev.estimate.data.data(), dev.estimate.data.size()) > 120);
+        // Absolute margin: ε-mask logits are large, and 1e-7 of them is ~1e-6 nats (seen: 1.6e-6).
+        for (std::size_t m = 0; m < dev.log_density.size(); ++m)
+          REQUIRE(dev.log_density[m] == Approx(emu.log_density[m]).epsilon(1e-5).margin(1e-5));
+      }
+}
+
+TEST_CASE("CUDA engine: band and tiled kernels both meet the bar on CIFAR-sized images", "[gpu]") {
+  REQUIRE_DEVICE();
+  // 32 × 32 × 3, the band kernel's full warp; the tiled kernel forced on the same problems.
+  const ImageShape shape{3, 32, 32};
+  Images train = random_images(12, shape, 471), clean = random_images(1, shape, 472);
+  for (const char* kernel : {"band", "tile"}) {
+    ScopedEnv env("LEMMSE_WINDOW_KERNEL", kernel);
+    for (int P : {5, 11, 13, 25})
+      check_bar(run_cuda, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, 0.05, Data::random);
+    check_bar(run_cuda, train, clean, "inpaint-box:9", PreinverseKind::eps_mask, Compat::consistent, EstimatorKind::lmmse, 7, 0.1, Data::random);
   }
+  ScopedEnv env("LEMMSE_WINDOW_KERNEL", "band");  // a shape the band kernel does not take: refused, with the reason
+  Case wide = make_case(ImageShape{1, 8, 40}, 3, 1, "denoise", PreinverseKind::identity, 0.1, 473);
+  CHECK_THROWS_WITH(run_cuda(settings(EstimatorKind::lemmse, 3, 0.1), wide.train, wide.A, wide.B, wide.y), Catch::Contains("32 columns"));
 }
 
 TEST_CASE("CUDA engine results are bit-identical run to run and across query batches", "[gpu][sanitize]") {
@@ -139,6 +168,7 @@ TEST_CASE("CUDA engine: 1, 2 or 4 shifts per barrier round give the same bits", 
   Case c = make_case(ImageShape{3, 10, 11}, 20, 2, "inpaint-box:3", PreinverseKind::eps_mask, 0.1, 461);
   EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
   std::vector<EstimatorOutputs> outs;
+  ScopedEnv tile("LEMMSE_WINDOW_KERNEL", "tile");  // the band kernel (default at this size) has no rounds
   for (const char* ts : {"1", "2", "4"}) {
     setenv("LEMMSE_TILE_SHIFTS", ts, 1);
     outs.push_back(run_cuda(s, c.train, c.A, c.B, c.y));
