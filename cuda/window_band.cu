@@ -9,7 +9,10 @@ namespace {
 
 constexpr unsigned kFullWarp = 0xffffffffu;
 
-template <int C, class HT>
+// WW: the window's columns as a compile-time constant (0: read at run time). Constant, the
+// doubling levels and block additions of the horizontal sums are straight-line code the compiler
+// interleaves across walk rows; read at run time, each shuffle sits behind a branch.
+template <int C, class HT, int WW>
 __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) window_band_kernel(WindowTileArgs a, int slice0) {
   extern __shared__ double smem[];  // fp64 element type: 8-byte alignment for the layout
   const BandShared sh = band_shared_layout(a, smem);
@@ -20,7 +23,7 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
   BandLane L;
   band_lane_init(a, L, tid);
   band_begin_lane<C>(a, sh, L, img, slice);
-  const int wh = band_window_rows(a), ww = band_window_cols(a), nwalk = L.nrows + wh - 1;
+  const int wh = band_window_rows(a), ww = WW ? WW : band_window_cols(a), nwalk = L.nrows + wh - 1;
   HT* hcol = band_hcol<HT>(a, sh, tid / kBandLanes, L.lane);
   int rstart = L.r0 + a.du0;  // first row of the walk (the window's top halo), circular
   if (rstart < 0) rstart += a.H;
@@ -40,7 +43,7 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
         for (int k = 0; k < kBandRows; ++k) D[k] = 0;
         int rq = rstart, kr = rstart + ti;
         if (kr >= a.H) kr -= a.H;
-#pragma unroll 2
+#pragma unroll 4
         for (int i = 0; i < nwalk; ++i) {
           HT lv[kBandLevels];
           lv[0] = band_e<C>(a, sh, rq * a.W + L.j, kr * a.W + kc);
@@ -63,7 +66,19 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
 
 template <int C>
 void launch_window_band(dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
-  const auto kernel = band_h64(a) ? window_band_kernel<C, double> : window_band_kernel<C, float>;
+  // Specialised widths: the float32 ones (P ≤ 11) and P = 17 in fp64; other widths at run time.
+  auto pick = [&]() -> void (*)(WindowTileArgs, int) {
+    if (!band_h64(a)) switch (band_window_cols(a)) {
+        case 3: return window_band_kernel<C, float, 3>;
+        case 5: return window_band_kernel<C, float, 5>;
+        case 7: return window_band_kernel<C, float, 7>;
+        case 9: return window_band_kernel<C, float, 9>;
+        case 11: return window_band_kernel<C, float, 11>;
+        default: return window_band_kernel<C, float, 0>;
+      }
+    return band_window_cols(a) == 17 ? window_band_kernel<C, double, 17> : window_band_kernel<C, double, 0>;
+  };
+  const auto kernel = pick();
   LEMMSE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   kernel<<<grid, unsigned(band_threads(a)), smem, st>>>(a, slice0);
   LEMMSE_CUDA_CHECK(cudaGetLastError());
