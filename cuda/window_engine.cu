@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -53,9 +54,15 @@ int choose_tile_shifts(const WindowTileArgs& a) {
   return 1;
 }
 
-// The band kernel where it fits (images ≤ 32 columns and 64 rows, P×P windows) and the block's
-// shared memory does; else the tiled kernel. LEMMSE_WINDOW_KERNEL=tile|band forces one (band
-// where it cannot run is an error), for measurements and tests.
+// The band kernel (kernels/window_band.hpp) where it fits (images ≤ 32 columns and 64 rows, P×P
+// windows), where its shared memory does, and where it was measured faster than the tiled kernel:
+// windows of ≤ 11 columns (float32 horizontal sums) at σ ≤ 0.01. H200, CIFAR-10, 10,000 training
+// images (bench/results/2026-11-26-h200-band.md): band 84 / 135 ms at P = 5 / 11, σ = 0.01, against
+// 140 / 165 tiled; at σ = 0.1 band 224 / 164 against 145 / 166, at σ = 0.5 312 / 396 against
+// 147 / 172 (more keys pass its screen and take the out-of-band exact path), at P = 17 (fp64
+// horizontal sums) 303–489 against 190. LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it
+// cannot run is an error), for measurements and tests.
+constexpr double kBandMaxSigma = 0.01;
 bool choose_band(const WindowTileArgs& a) {
   const bool fits = band_fits(a) && band_shared_bytes(a) <= device_shared_limit();
   if (const char* env = std::getenv("LEMMSE_WINDOW_KERNEL")) {
@@ -65,7 +72,8 @@ bool choose_band(const WindowTileArgs& a) {
     if (!fits) throw Unsupported("LEMMSE_WINDOW_KERNEL=band: the band kernel takes P×P windows on images of at most 32 columns and 64 rows");
     return true;
   }
-  return fits;
+  const double sigma = std::sqrt(0.5 / a.inv_two_sigma2);
+  return fits && !band_h64(a) && sigma <= kBandMaxSigma * (1 + 1e-9);
 }
 
 }  // namespace
