@@ -57,9 +57,9 @@ int choose_tile_shifts(const WindowTileArgs& a) {
 // The band kernel (kernels/window_band.hpp) where it fits (images ≤ 32 columns and 64 rows, P×P
 // windows), where its shared memory does, and where it was measured faster than the tiled kernel:
 // windows of ≤ 11 columns (float32 horizontal sums) at σ ≤ 0.01. H200, CIFAR-10, 10,000 training
-// images (bench/results/2026-11-26-h200-band.md): band 84 / 135 ms at P = 5 / 11, σ = 0.01, against
+// images (bench/results/2026-11-26-h200-band-kernel.md): band 84 / 135 ms at P = 5 / 11, σ = 0.01, against
 // 140 / 165 tiled; at σ = 0.1 band 224 / 164 against 145 / 166, at σ = 0.5 312 / 396 against
-// 147 / 172 (more keys pass its screen and take the out-of-band exact path), at P = 17 (fp64
+// 147 / 172 (more keys pass its screen and take its per-row exact path), at P = 17 (fp64
 // horizontal sums) 303–489 against 190. LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it
 // cannot run is an error), for measurements and tests.
 constexpr double kBandMaxSigma = 0.01;
