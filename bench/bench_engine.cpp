@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
                         {"sigma", sigma}, {"backend", to_string(fast.backend)}, {"median_s", t},
                         {"ms_per_image", 1e3 * t / double(y.n)},
                         {"tile_shifts", std::getenv("LEMMSE_TILE_SHIFTS") ? std::getenv("LEMMSE_TILE_SHIFTS") : "auto"},
+                        {"kernel", fast.kernel},
                         {"kernel_ms_per_image", 1e3 * td / double(y.n)}, {"pairs", fast.pairs}, {"pairs_per_s", pps},
                         {"threads", nthreads}, {"reference_s", std::isnan(ref_s) ? nlohmann::json(nullptr) : nlohmann::json(ref_s)}, {"psnr_vs_reference", std::isfinite(acc) || std::isinf(acc) ? nlohmann::json(acc) : nlohmann::json(nullptr)}});
       }

@@ -405,6 +405,7 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
 
   EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
+  out.kernel = variant == WtVariant::mma ? "whitened mma" : variant == WtVariant::dot ? "whitened dot" : "whitened direct";
   for (std::size_t img = 0; img < y.n; ++img)
     for (std::size_t m = 0; m < p.HW; ++m) write_pixel(out, s, img, m, merged[img * p.HW + m], nullptr, 0);
   out.pairs = double(nq) * double(train.n) * double(p.HW);

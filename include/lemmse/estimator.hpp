@@ -50,6 +50,7 @@ struct EstimatorOutputs {
   double seconds = 0;                      // wall time of the engine (input preparation and copies included)
   double device_seconds = 0;               // CUDA: kernels alone (events); 0 on host backends
   double pairs = 0;                        // (query pixel, key) pairs evaluated
+  std::string kernel;                      // CUDA: the kernel that ran ("band", "tiled", "whitened direct|dot|mma"); empty on host backends
 };
 
 // Runs an estimator on measurements y (K×C×H×W, as measured: B is applied inside) against the

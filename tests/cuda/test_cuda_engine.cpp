@@ -95,6 +95,7 @@ TEST_CASE("CUDA engine agrees with the host emulation of its blocks", "[gpu][san
         }();
         EstimatorOutputs emu = emulate_window_engine(s, build_problem(s, c.train, c.A, c.B), c.train, c.B, c.y, 1, kernel);
         INFO("B = " << to_string(pre) << " P = " << P << (kernel == EmulatedKernel::band ? " band" : " tile"));
+        CHECK(dev.kernel == (kernel == EmulatedKernel::band ? "band" : "tiled"));
         CHECK(psnr(emu.estimate.data.data(), dev.estimate.data.data(), dev.estimate.data.size()) > 120);
         // Absolute margin: ε-mask logits are large, and 1e-7 of them is ~1e-6 nats (seen: 1.6e-6).
         for (std::size_t m = 0; m < dev.log_density.size(); ++m)
