@@ -12,9 +12,10 @@
 # Set GPU_CHECK_QUICK=1 to leave out the slow sanitizers (memcheck of the whitened cases stays), the
 # 50,000-image rows, the CPU rows, the PyTorch baselines and most accuracy rows;
 # GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only);
-# GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 5 minutes on an H200): its GPU tests,
+# GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 4 minutes on an H200): its GPU tests,
 # memcheck and racecheck on its small cases, band and tiled kernels (LEMMSE_WINDOW_KERNEL) on the
-# 10,000-image rows, accuracy rows, the 50,000-image row, PyTorch on the same rows.
+# 10,000-image rows, accuracy rows, the 50,000-image row, PyTorch on the same rows; with
+# GPU_CHECK_QUICK=1 too, only the build, the GPU tests and P = 5, 11 at σ = 0.01, 0.1.
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -47,7 +48,7 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
   timeout 240 "$B/tests/lemmse_tests" "[gpu]~[whitened]" > "$L/gpu_tests.log" 2>&1; row "gpu tests (window): rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
   stamp tests
-  for tool in memcheck racecheck; do  # racecheck on the smallest case (band kernel): the others take minutes under it
+  [ -n "${GPU_CHECK_QUICK:-}" ] || for tool in memcheck racecheck; do  # racecheck on the smallest case (band kernel): the others take minutes under it
     f="[sanitize]~[whitened]"; [ $tool = racecheck ] && f="CUDA engine results are bit-identical run to run and across query batches"
     timeout 120 compute-sanitizer --tool $tool --error-exitcode 9 "$B/tests/lemmse_tests" "$f" > "$L/san_$tool.log" 2>&1
     row "$tool: rc=$? $(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$L/san_$tool.log" | tail -1)"
@@ -57,22 +58,23 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
     C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test)
     for k in band tile; do  # the tiled kernel as the same-call baseline (fewer rows)
       rows=(--patch 5,11,17 --sigma 0.01,0.1,0.5); [ $k = tile ] && rows=(--patch 5,17 --sigma 0.1)
+      [ -n "${GPU_CHECK_QUICK:-}" ] && { rows=(--patch 5,11 --sigma 0.01,0.1); [ $k = tile ] && rows=(--patch 5,11 --sigma 0.1); }
       LEMMSE_WINDOW_KERNEL=$k timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_${k}_cifar10k.json" "${C10[@]}" --train-count 10000 --backend cuda \
         "${rows[@]}" --repeat 3 --no-reference --dump-dir "$W/dump" > "$L/bench_${k}_cifar10k.log" 2>&1
       row "# $k, CIFAR-10 10,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_${k}_cifar10k.log" | tail -12 | tee -a "$res"
       stamp "bench $k"
     done
-    timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_cifar100_accuracy.json" "${C10[@]}" --train-count 100 --backend cuda \
+    [ -n "${GPU_CHECK_QUICK:-}" ] || timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_cifar100_accuracy.json" "${C10[@]}" --train-count 100 --backend cuda \
       --patch 3,5,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1 > "$L/bench_band_accuracy.log" 2>&1
     row "# band, accuracy against the fp64 reference, 100 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_accuracy.log" | tail -20 | tee -a "$res"
     stamp "accuracy"
-    if python3 -c "import torch" 2> /dev/null; then
+    if [ -z "${GPU_CHECK_QUICK:-}" ] && python3 -c "import torch" 2> /dev/null; then
       timeout 120 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P11_s0.100000 \
         --patch 5 11 --sigma 0.1 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1
       row "# PyTorch fp32, same card (rc=$?)"; tail -6 "$L/torch.log" | tee -a "$res"
     fi
   fi
-  timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_rgb32_50k.json" --builtin rgb32 --train-count 50000 --backend cuda \
+  [ -n "${GPU_CHECK_QUICK:-}" ] || timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_rgb32_50k.json" --builtin rgb32 --train-count 50000 --backend cuda \
     --patch 5,17 --sigma 0.1 --repeat 3 --no-reference > "$L/bench_band_rgb32_50k.log" 2>&1
   row "# band, builtin rgb32, 50,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_rgb32_50k.log" | tail -6 | tee -a "$res"
   stamp "done"

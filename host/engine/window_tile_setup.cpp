@@ -51,6 +51,11 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   a.valid = nullptr;
   a.ntrain = (long long)train.n;
   a.nslice = int((train.n + kTileSlice - 1) / kTileSlice);
+  // The band kernel drops keys more than ln K + 38 nats below the running maximum (K keys per
+  // pixel): all of them together weigh ≤ e⁻³⁸ of the largest weight, under half an ulp of the sum
+  // (the CPU engine's rule). The tiled kernel keeps the hardware exp2's own limit, 2⁻¹²⁶.
+  const double keys = double(train.n) * (p.all_shifts ? double(p.HW) : 1.0);
+  a.band_skip_log2 = float(std::max(double(kTileSkipLog2), -(std::log(keys) + 38.0) / std::log(2.0)));
   in.nimg = y.n;
   const std::size_t need = (p.HW + kTileThreads - 1) / kTileThreads;
   while (std::size_t(in.ppt) < need) in.ppt *= 2;

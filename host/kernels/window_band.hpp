@@ -12,8 +12,10 @@
 //     h(i, j) = Σ_{v ∈ window columns} e(i, j + v)                over lanes (warp shuffles), in
 //                                                                  blocks of 1, 2, 4, 8, 16 columns
 //     hbuf[i][j] = h;   D(k) += h for the band rows k whose window holds row i
-//   screen: D(k) + bias32(n) > cut(k) → the key's weight is below 2⁻¹²⁶ of the running maximum
-//           (the exact test below would drop it): skipped, no further work.
+//   screen: D(k) + bias32(n) > cut(k) → the key's weight is below 2^skip of the running maximum
+//           (the exact test below would drop it): skipped, no further work. skip = −(ln K + 38)/ln 2
+//           for K keys per pixel (at least −126): all dropped keys together weigh ≤ e⁻³⁸ of the
+//           largest weight, the CPU engine's rule (window_tile_setup.cpp).
 //   otherwise: g = Σ_u h(k + u) in fp64 (hbuf) − 2σ² bias(n), and the float32 online-softmax update
 //           of the tiled kernel (f32_push) on the pixel's state in shared memory.
 //
@@ -25,9 +27,9 @@
 //
 // The screen is exact: D is the sequential sum (type HT) of the same h the fp64 score adds, so
 // |D − Σh| ≤ (P − 1)·2⁻²⁴·Σh; with the bias rounded to float32 and the final addition,
-// D + bias32 ≤ g + 31·2⁻²⁴(|g| + 2 max|bias|). The cut adds 2⁻¹³ (|G| + |gmin| + 126/scale2 +
-// 2 max|bias|) to G = gmin + 126/scale2 (the exact test's threshold, which float rounding of z may
-// stretch by 126·2⁻²⁴/scale2): every key the exact test keeps passes the screen
+// D + bias32 ≤ g + 31·2⁻²⁴(|g| + 2 max|bias|). The cut adds 2⁻¹³ (|G| + |gmin| + |skip|/scale2 +
+// 2 max|bias|) to G = gmin + |skip|/scale2 (the exact test's threshold, which float rounding of z may
+// stretch by |skip|·2⁻²⁴/scale2): every key the exact test keeps passes the screen
 // (tests/kernels/test_window_band.cpp checks the same bits with and without it).
 //
 // Measured on an H200 (bench/results/2026-11-26-h200-band-kernel.md): the walk alone is 1.7× the
@@ -135,7 +137,7 @@ struct BandLane {
 // The screen's cut for running minimum gmin: see the file comment.
 LEMMSE_HD float band_cut(const WindowTileArgs& a, double gmin) {
   if (!(gmin < INFINITY) || a.band_screen_off) return INFINITY;
-  const double range = -double(kTileSkipLog2) / a.scale2, G = gmin + range;
+  const double range = -double(a.band_skip_log2) / a.scale2, G = gmin + range;
   return float(G + 0x1p-13 * (fabs(G) + fabs(gmin) + range + 2.0 * a.dshift_max));
 }
 
@@ -252,7 +254,7 @@ LEMMSE_HD float band_exact(const WindowTileArgs& a, const BandShared& sh, std::s
   double g = 0.0;
   for (int u = 0; u < wh; ++u) g += double(hcol[(k + u) * kBandLanes]);
   if (sh.dshift) g += sh.dshift[n];
-  const bool moved = f32_push<C>(band_state(a, sh, m), sh.gmin[m], g, val + n, a.HW, a.scale2);
+  const bool moved = f32_push<C>(band_state(a, sh, m), sh.gmin[m], g, val + n, a.HW, a.scale2, a.band_skip_log2);
   return moved ? band_cut(a, sh.gmin[m]) : NAN;
 }
 

@@ -53,6 +53,8 @@ struct WindowTileArgs {
   const double* dshift;        // HW: −2σ² bias(n), added to the distance, or null
   double dshift_max;           // max |dshift| (0 without)
   int band_screen_off;         // tests: the band kernel sends every key to its exact path
+  float band_skip_log2;        // the band kernel's drop threshold: log2 of a key's weight relative to the
+                               // running maximum below which it is not added (≥ kTileSkipLog2)
   const std::uint8_t* valid;   // nimg × HW × npat validity of (query pixel, key pattern), or null
   const int* pattern_of;       // HW pattern id of each key position (with valid)
   int npat;
@@ -289,9 +291,11 @@ struct F32State {
   int ps;
 };
 
-// Adds key distance g with value x[c·stride] to the state; returns whether gmin moved to g.
+// Adds key distance g with value x[c·stride] to the state unless its weight is below 2^skip of the
+// running maximum; returns whether gmin moved to g.
 template <int C>
-LEMMSE_HD bool f32_push(const F32State& t, double& gmin, double g, const float* x, int stride, double scale2) {
+LEMMSE_HD bool f32_push(const F32State& t, double& gmin, double g, const float* x, int stride, double scale2,
+                        float skip = kTileSkipLog2) {
   float z = float((gmin - g) * scale2);  // log2 of the weight relative to the running maximum
   bool moved = false;
   if (z > 0.0f) {  // new running maximum: rescale (r = 0 for the first key) and re-pivot to this key
@@ -313,7 +317,7 @@ LEMMSE_HD bool f32_push(const F32State& t, double& gmin, double g, const float* 
     moved = true;
     z = 0.0f;
   }
-  if (z >= kTileSkipLog2) {
+  if (z >= skip) {
     const float w = tile_exp2(z);
     *t.s += w;
     *t.s2 += w * w;
