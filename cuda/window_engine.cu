@@ -55,14 +55,15 @@ int choose_tile_shifts(const WindowTileArgs& a) {
 }
 
 // The band kernel (kernels/window_band.hpp) where it fits (images ≤ 32 columns and 64 rows, P×P
-// windows), where its shared memory does, and where it was measured faster than the tiled kernel:
-// windows of ≤ 11 columns (float32 horizontal sums) at σ ≤ 0.01. H200, CIFAR-10, 10,000 training
-// images (bench/results/2026-11-26-h200-band-kernel.md): band 84 / 135 ms at P = 5 / 11, σ = 0.01, against
-// 140 / 165 tiled; at σ = 0.1 band 224 / 164 against 145 / 166, at σ = 0.5 312 / 396 against
-// 147 / 172 (more keys pass its screen and take its per-row exact path), at P = 17 (fp64
-// horizontal sums) 303–489 against 190. LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it
-// cannot run is an error), for measurements and tests.
-constexpr double kBandMaxSigma = 0.01;
+// windows), where its shared memory does, and where it was measured faster than the tiled kernel
+// (H200, CIFAR-10, 10,000 training images, kernel ms; bench/results/2026-11-26-h200-band-kernel.md):
+//   P = 5:  σ = 0.01 band 83 / tiled 140;  σ = 0.1 band 177 / tiled 145  → band at σ ≤ 0.01
+//   P = 11: σ = 0.01 band 136 / tiled 165; σ = 0.1 band 151 / tiled 165  → band at σ ≤ 0.1
+//   σ = 0.5 (band before its ln K + 38 skip: 312 / 396 against 147 / 172) and P = 17 (fp64
+//   horizontal sums; 303–489 against 190): tiled.
+// More keys pass the band kernel's screen as σ grows and take its per-row exact path. Windows of
+// 7 and 9 columns were not measured: they follow P = 5's rule. LEMMSE_WINDOW_KERNEL=tile|band
+// forces one (band where it cannot run is an error), for measurements and tests.
 bool choose_band(const WindowTileArgs& a) {
   const bool fits = band_fits(a) && band_shared_bytes(a) <= device_shared_limit();
   if (const char* env = std::getenv("LEMMSE_WINDOW_KERNEL")) {
@@ -72,8 +73,8 @@ bool choose_band(const WindowTileArgs& a) {
     if (!fits) throw Unsupported("LEMMSE_WINDOW_KERNEL=band: the band kernel takes P×P windows on images of at most 32 columns and 64 rows");
     return true;
   }
-  const double sigma = std::sqrt(0.5 / a.inv_two_sigma2);
-  return fits && !band_h64(a) && sigma <= kBandMaxSigma * (1 + 1e-9);
+  const double sigma = std::sqrt(0.5 / a.inv_two_sigma2) * (1 - 1e-9);
+  return fits && !band_h64(a) && (sigma <= 0.01 || (band_window_cols(a) >= 11 && sigma <= 0.1));
 }
 
 }  // namespace

@@ -33,9 +33,9 @@
 // (tests/kernels/test_window_band.cpp checks the same bits with and without it).
 //
 // Measured on an H200 (bench/results/2026-11-26-h200-band-kernel.md): the walk alone is 1.7× the
-// whole tiled kernel (P = 5, σ = 0.01: 84 ms against 140), but keys that pass the screen take the
-// exact path one band row at a time, divergent within the warp: at σ ≥ 0.1 and at P = 17 the
-// tiled kernel is faster, and the engine chooses by that (cuda/window_engine.cu, choose_band).
+// whole tiled kernel (P = 5, σ = 0.01: 83 ms against 140), but keys that pass the screen take the
+// exact path one band row at a time, divergent within the warp: at P = 5, σ = 0.1 and at P = 17
+// the tiled kernel is faster, and the engine chooses by that (cuda/window_engine.cu, choose_band).
 #pragma once
 #include <cfloat>
 #include <cmath>
