@@ -37,6 +37,13 @@ t0=$(date +%s)
 status_build=fail; status_tests=fail; wt_dot=skipped; wt_mma=skipped; mem=skipped; race=skipped; init=skipped; bench=skipped; torch_st=skipped
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader > "$L/gpu.txt" 2>&1 || true
 gpu=$(head -1 "$L/gpu.txt" 2>/dev/null | tr -d '"')
+# Every row's JSON (one file per lemmse_bench call) into $OUT/bench.json, keyed by the file's name.
+merge_bench_json() {
+  python3 - "$W/bench" "$OUT/bench.json" <<'PY' || true
+import glob, json, os, sys
+json.dump({os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/*.json"))}, open(sys.argv[2], "w"), indent=1)
+PY
+}
 stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
 if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   # The window engine alone: one build, its tests and sanitizers, band vs tiled kernel timings.
@@ -78,10 +85,7 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
     --patch 5,17 --sigma 0.1 --repeat 3 --no-reference > "$L/bench_band_rgb32_50k.log" 2>&1
   row "# band, builtin rgb32, 50,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_rgb32_50k.log" | tail -6 | tee -a "$res"
   stamp "done"
-  python3 - "$W/bench" "$OUT/bench.json" <<'PY' || true
-import glob, json, os, sys
-json.dump({os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glob(sys.argv[1] + "/*.json"))}, open(sys.argv[2], "w"), indent=1)
-PY
+  merge_bench_json
   tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
   grep -B3 -A15 "FAILED" "$L/gpu_tests.log" | head -60
   echo "---- window check ($gpu) ----"; cat "$res"
@@ -164,13 +168,7 @@ if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECT
 fi
 t1=$(date +%s)
 summary=$(grep -E "tests passed|tests failed" "$L/ctest.log" 2>/dev/null | tail -1)
-python3 - "$W/bench" "$OUT/bench.json" <<'PY' || true
-import glob, json, os, sys
-rows = {}
-for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    rows[os.path.basename(f)[:-5]] = json.load(open(f))
-json.dump(rows, open(sys.argv[2], "w"), indent=1)
-PY
+merge_bench_json
 cat > "$OUT/gpu_check.json" <<JSON
 {"date": "$(date -u +%FT%TZ)", "commit": "${GPU_CHECK_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}", "gpu": "$gpu",
  "build": "$status_build", "tests": "$status_tests", "ctest_summary": "$summary", "whitened_tests": {"dot": "$wt_dot", "mma": "$wt_mma"},

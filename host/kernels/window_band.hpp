@@ -183,15 +183,11 @@ LEMMSE_HD void band_begin_lane(const WindowTileArgs& a, const BandShared& sh, co
   const std::size_t HW = std::size_t(a.HW);
   for (int k = 0; k < L.nrows; ++k) {
     const std::size_t m = std::size_t((L.r0 + k) * a.W + L.j);
-    st.mx[m] = -DBL_MAX;
-    st.s[m] = st.s2[m] = 0.0;
+    tile_partial_clear<C>(st, m);
     sh.gmin[m] = INFINITY;
     sh.s[m] = sh.s2[m] = 0.0f;
     LEMMSE_UNROLL
-    for (int c = 0; c < C; ++c) {
-      st.piv[std::size_t(c) * st.npix + m] = st.a1[std::size_t(c) * st.npix + m] = st.a2[std::size_t(c) * st.npix + m] = 0.0;
-      sh.piv[c * HW + m] = sh.a1[c * HW + m] = sh.a2[c * HW + m] = 0.0f;
-    }
+    for (int c = 0; c < C; ++c) sh.piv[c * HW + m] = sh.a1[c * HW + m] = sh.a2[c * HW + m] = 0.0f;
   }
 }
 

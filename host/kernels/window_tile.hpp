@@ -179,6 +179,15 @@ LEMMSE_HD TileRound<TS> tile_next_round(int& ti, int& tj, int nti, int ntj) {
   return r;
 }
 
+// Pixel m's slice state emptied (no key yet): both kernels at the start of a block.
+template <int C>
+LEMMSE_HD void tile_partial_clear(const SoftmaxRows& st, std::size_t m) {
+  st.mx[m] = -DBL_MAX;
+  st.s[m] = st.s2[m] = 0.0;
+  LEMMSE_UNROLL
+  for (int c = 0; c < C; ++c) st.piv[std::size_t(c) * st.npix + m] = st.a1[std::size_t(c) * st.npix + m] = st.a2[std::size_t(c) * st.npix + m] = 0.0;
+}
+
 // Start of a block: static per-key data into shared memory, the thread's query values, empty states.
 template <int C, int PPT>
 LEMMSE_HD void tile_begin(const WindowTileArgs& a, const TileShared& sh, TileThread<C, PPT>& th, long long img, int slice, int tid) {
@@ -201,10 +210,7 @@ LEMMSE_HD void tile_begin(const WindowTileArgs& a, const TileShared& sh, TileThr
       th.piv[k][c] = th.a1[k][c] = th.a2[k][c] = 0.0f;
     }
     if (m >= a.HW) continue;
-    st.mx[m] = -DBL_MAX;
-    st.s[m] = st.s2[m] = 0.0;
-    LEMMSE_UNROLL
-    for (int c = 0; c < C; ++c) st.piv[std::size_t(c) * st.npix + m] = st.a1[std::size_t(c) * st.npix + m] = st.a2[std::size_t(c) * st.npix + m] = 0.0;
+    tile_partial_clear<C>(st, std::size_t(m));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 
 #include "engine/engine_helpers.hpp"
@@ -65,6 +66,20 @@ inline void check_bar(const FastRunner& fast, const lemmse::Images& train, const
     // of a weight, so the tolerance follows the estimate's bar (80 dB there).
     REQUIRE(got.effective_count[m] == Approx(ref.effective_count[m]).epsilon(sigma < 0.005 ? 5e-2 : 1e-2));
   }
+}
+
+// σ → 0: the query is training image `index` itself, so at tiny σ the exact match (D = 0)
+// dominates every pixel and the estimate is that image.
+inline void check_exact_match_limit(const FastRunner& fast, const lemmse::ImageShape& shape, unsigned seed, std::size_t index,
+                                    int P) {
+  using namespace lemmse;
+  Images train = random_images(19, shape, seed);
+  Images y(1, shape);
+  std::memcpy(y.image(0), train.image(index), shape.size() * sizeof(double));
+  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  EstimatorOutputs out = fast(settings(EstimatorKind::lemmse, P, 1e-4), train, A, B, y);
+  CHECK(max_abs_diff(out.estimate.image(0), train.image(index), shape.size()) < 1e-6);
 }
 
 // Top-k of a fast path against the reference's: logits within tol(i.e. tol_of(logit, position)),

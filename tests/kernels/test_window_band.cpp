@@ -83,14 +83,7 @@ TEST_CASE("emulated band kernel: the screen changes no bit", "[engine][band]") {
 }
 
 TEST_CASE("emulated band kernel: σ → 0 gives the nearest patch's centre", "[engine][band][limits]") {
-  const ImageShape shape{2, 10, 11};
-  Images train = random_images(19, shape, 531);
-  Images y(1, shape);
-  std::memcpy(y.image(0), train.image(7), shape.size() * sizeof(double));
-  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
-  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
-  EstimatorOutputs out = run_band(settings(EstimatorKind::lemmse, 5, 1e-4), train, A, B, y);
-  CHECK(max_abs_diff(out.estimate.image(0), train.image(7), shape.size()) < 1e-6);
+  check_exact_match_limit(run_band, ImageShape{2, 10, 11}, 531, 7, 5);
 }
 
 TEST_CASE("band kernel: shapes it takes and refuses", "[engine][band]") {

@@ -48,16 +48,7 @@ TEST_CASE("emulated CUDA window engine meets the accuracy bar on real images", "
 }
 
 TEST_CASE("emulated CUDA window engine: σ → 0 gives the nearest patch's centre", "[engine][tile][limits]") {
-  // The query is training image 5 itself: at tiny σ the exact match (D = 0) dominates every pixel.
-  const ImageShape shape{2, 8, 9};
-  Images train = random_images(19, shape, 321);
-  Images y(1, shape);
-  std::memcpy(y.image(0), train.image(5), shape.size() * sizeof(double));
-  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
-  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
-  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 1e-4);
-  EstimatorOutputs out = run_emulated(s, train, A, B, y);
-  CHECK(max_abs_diff(out.estimate.image(0), train.image(5), shape.size()) < 1e-6);
+  check_exact_match_limit(run_emulated, ImageShape{2, 8, 9}, 321, 5, 3);
 }
 
 TEST_CASE("emulated CUDA window engine agrees with the reference on pixels with no compatible key", "[engine][tile][errors]") {
