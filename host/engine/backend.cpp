@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/cpu_engine.hpp"
+#include "engine/cpu_acc_state.hpp"
 #include "engine/softmax_store.hpp"
 #include "engine/whitened_cpu.hpp"
 #include "engine/cuda_engine.hpp"
@@ -102,7 +103,7 @@ void check_host_memory(const EstimatorSettings& s, const Images& train, const Im
   need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
   need += std::min(K, double(std::max(threads, 1))) * HW * double(s.topk) * 24.0;  // top-k heaps in flight
   // CPU engines: one softmax state per (slice, pixel)
-  need += std::ceil(double(train.n) / 16.0) * SoftmaxRowStore::bytes(std::size_t(HW), int(train.shape.c));
+  need += std::ceil(double(train.n) / 16.0) * cpu::AccStore::bytes(std::size_t(HW), int(train.shape.c));
   if (whitened)  // whitened vectors (C·P² doubles per position): the query's, and two key copies per thread
     need += (1.0 + 2.0 * std::max(threads, 1)) * HW * double(train.shape.c) * double(s.patch) * double(s.patch) * 8.0;
   const double avail = available_host_bytes();

@@ -80,7 +80,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   std::atomic<bool> cancel{false};
   // One query image at a time: its slices run in parallel and are merged right after, so the
   // partial states held at once are one image's (nslice × HW), whatever the batch size.
-  std::vector<SoftmaxRowStore> partials(nslice);
+  std::vector<cpu::AccStore> partials(nslice);
   for (std::size_t img = 0; img < nimg; ++img) {
     cpu::QueryImageStore qstore;
     qstore.fill(C, H, W, margin, queries[img].q.data());
@@ -108,7 +108,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
-          partials[sl].init(HW, C);
+          partials[sl].init(H, W, C);
           const cpu::AccState st = partials[sl].view();
           std::vector<double> scratch(cpu::window_scratch_size(H, W, wh, ww)), l(HW);
           const QuerySetup& q = queries[img];
@@ -146,6 +146,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
             }
             ++done;
           }
+          K.fold(st, sa.second_moments);  // the last shifts' partial sums into the fp64 state
           if (k > 0) {
             std::lock_guard<std::mutex> lock(topk_mutex);
             image_topk.merge_from(slice_topk);
@@ -153,7 +154,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
         },
         progress_poll(s, done, double(nimg * train.n), cancel));
     merge_slices_and_write(
-        out, s, img, nslice, [&](std::size_t sl, std::size_t m) { return softmax_rows_at(partials[sl].view(), m); }, image_topk);
+        out, s, img, nslice, [&](std::size_t sl, std::size_t m) { return softmax_rows_at(partials[sl].rows(), m); }, image_topk);
   }
   if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
   out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);

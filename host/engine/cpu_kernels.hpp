@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/cpu_acc_state.hpp"
 #include "kernels/online_softmax.hpp"
 
 namespace lemmse {
@@ -25,6 +26,7 @@ struct KeyImage {
   const double* weight;         // pixel weights at key pixels (one plane), or null
   const float* weight32;        // the same in float32, or null
   const double* val;            // C planes: values (clean x_b)
+  const float* val32;           // the same in float32 (the float32 partial sums' copy)
   const double* bias;           // per-key bias (one plane), or null
   const int* pattern;           // binary-mask pattern id of each key position (one plane), or null
   std::size_t stride;           // row stride (2W + 2·margin)
@@ -47,7 +49,7 @@ struct KeyPositionStore {
 // One training image's keys and values in the KeyImage layout, from C×H×W arrays.
 struct KeyImageStore {
   std::vector<double> k, val;
-  std::vector<float> k32;
+  std::vector<float> k32, val32;
   int W = 0, margin = 0;
   void fill(int C, int H, int W, int margin, const double* key, const double* value);
   KeyImage view(const KeyPositionStore& positions) const;
@@ -129,9 +131,6 @@ std::size_t window_scratch_size(int H, int W, int wh, int ww);
 // below its top one ≤ 10 terms); cpu_engine_supports sends longer ones to the reference engine.
 constexpr int kMaxWindow = 1023;
 
-// Per-pixel softmax state (structure of arrays, fp64): the shared SoftmaxRows view.
-using AccState = SoftmaxRows;
-
 // Whitened metric (engine/whitened_cpu.cpp): squared distances between kWhitenedQueries query
 // vectors and every key vector of one training image, as direct fp64 differences.
 constexpr int kWhitenedQueries = 4;
@@ -159,8 +158,12 @@ struct BlockArgs {
 
 struct Kernels {
   // The distances of every query pixel to the keys at shift (ti, tj) (fp64 differences and
-  // window sums without subtraction), then their logits into a.l and the fp64 online-softmax update.
+  // window sums without subtraction), then their logits into a.l and the online-softmax update
+  // (float32 partial sums, folded into the fp64 state every kFoldShifts calls: cpu_acc_state.hpp).
   void (*shift_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj);
+  // Folds the partial sums into the fp64 state (st.rows): call before reading it. second: the
+  // shifts ran with ShiftArgs::second_moments.
+  void (*fold)(const AccState&, bool second);
   // dmin[p] = min(dmin[p], float32 D of pixel p at shift (ti, tj)) (Screen::set_floor); scratch:
   // window_scratch_size floats, zero-filled once. Not for whole-image windows.
   void (*min_distances32)(const ShiftArgs&, const KeyImage&, int ti, int tj, float* scratch, float* dmin);

@@ -42,6 +42,7 @@ void KeyImageStore::fill(int C, int H, int W_, int margin_, const double* key, c
   periodic_rows(C, H, W, 2, margin, key, k);
   periodic_rows(C, H, W, 2, margin, key, k32);
   periodic_rows(C, H, W, 2, margin, value, val);
+  periodic_rows(C, H, W, 2, margin, value, val32);
 }
 
 KeyImage KeyImageStore::view(const KeyPositionStore& pos) const {
@@ -51,6 +52,7 @@ KeyImage KeyImageStore::view(const KeyPositionStore& pos) const {
                   pos.weight.empty() ? nullptr : pos.weight.data() + m,
                   pos.weight32.empty() ? nullptr : pos.weight32.data() + m,
                   val.data() + m,
+                  val32.data() + m,
                   pos.bias.empty() ? nullptr : pos.bias.data() + m,
                   pos.pattern.empty() ? nullptr : pos.pattern.data() + m,
                   2 * std::size_t(W) + 2 * m,

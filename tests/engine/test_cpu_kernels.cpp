@@ -85,8 +85,8 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       qs.fill(k.C, k.H, k.W, margin, q.data());
       cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, qs.qx0(), qs.q320(), qs.stride, k.pattern ? qvalid.data() : nullptr, 3, inv,
                         second, scratch.data(), l.data(), 87.0, nullptr};
-      SoftmaxRowStore st;
-      st.init(HW, k.C);
+      cpu::AccStore st;
+      st.init(k.H, k.W, k.C);
       std::vector<SoftmaxAcc<double>> ref(HW);
       for (auto& r : ref) softmax_init(r);
       double worst_l = 0;
@@ -108,10 +108,11 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
             softmax_push(ref[m], lr, x, k.C, 745.0);
           }
       }
+      K->fold(st.view(), second);
       CHECK(worst_l < 1e-13);  // fp64 throughout: only the order of the sums differs
       double worst_mean = 0, worst_s = 0, worst_var = 0, worst_s2 = 0;
       for (std::size_t m = 0; m < HW; ++m) {
-        const SoftmaxAcc<double> got = softmax_rows_at(st.view(), m);
+        const SoftmaxAcc<double> got = softmax_rows_at(st.rows(), m);
         if (ref[m].s == 0) continue;
         REQUIRE(got.s > 0);
         const double scale = std::exp(got.mx - ref[m].mx);  // the sums are relative to each one's max
@@ -125,14 +126,15 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       }
       // The other second-moment mode leaves the estimate's sums bit for bit as they are.
       {
-        SoftmaxRowStore other;
-        other.init(HW, k.C);
+        cpu::AccStore other;
+        other.init(k.H, k.W, k.C);
         cpu::ShiftArgs sb = sa;
         sb.second_moments = !second;
         for (int t = 0; t < int(HW); t += 7) K->shift_update(other.view(), sb, image, t / k.W, t % k.W);
+        K->fold(other.view(), sb.second_moments);
         bool same = true;
         for (std::size_t m = 0; m < HW; ++m) {
-          const SoftmaxAcc<double> x = softmax_rows_at(st.view(), m), y = softmax_rows_at(other.view(), m);
+          const SoftmaxAcc<double> x = softmax_rows_at(st.rows(), m), y = softmax_rows_at(other.rows(), m);
           same = same && x.mx == y.mx && x.s == y.s;
           for (int c = 0; c < k.C; ++c) same = same && x.a1[c] == y.a1[c] && x.pivot[c] == y.pivot[c];
         }
@@ -217,13 +219,14 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
           }
           cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, false, qs.qx0(), qs.q320(), qs.stride, nullptr, 0, inv,
                             true, scratch.data(), l.data(), skip, force < 0 ? nullptr : &screen};
-          auto st = std::make_unique<SoftmaxRowStore>();
-          st->init(HW, k.C);
+          auto st = std::make_unique<cpu::AccStore>();
+          st->init(k.H, k.W, k.C);
           cpu::KeyImageStore store;
           for (int b = 0; b < 3; ++b) {
             store.fill(k.C, k.H, k.W, margin, keys[b].data(), vals[b].data());
             for (std::size_t t = 0; t < HW; ++t) K->shift_update(st->view(), sa, store.view(positions), int(t / k.W), int(t % k.W));
           }
+          K->fold(st->view(), sa.second_moments);
           return st;
         };
         const auto ref = run(-1, false);
@@ -232,7 +235,7 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
           const auto got = run(force, false);
           bool same = true;
           for (std::size_t m = 0; m < HW; ++m) {
-            const SoftmaxAcc<double> x = softmax_rows_at(ref->view(), m), y = softmax_rows_at(got->view(), m);
+            const SoftmaxAcc<double> x = softmax_rows_at(ref->rows(), m), y = softmax_rows_at(got->rows(), m);
             same = same && x.mx == y.mx && x.s == y.s && x.s2 == y.s2;
             for (int c = 0; c < k.C; ++c) same = same && x.a1[c] == y.a1[c] && x.a2[c] == y.a2[c] && x.pivot[c] == y.pivot[c];
           }
@@ -243,7 +246,7 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
         const auto floored = run(0, true);
         double worst = 0;
         for (std::size_t m = 0; m < HW; ++m) {
-          const SoftmaxAcc<double> x = softmax_rows_at(ref->view(), m), y = softmax_rows_at(floored->view(), m);
+          const SoftmaxAcc<double> x = softmax_rows_at(ref->rows(), m), y = softmax_rows_at(floored->rows(), m);
           REQUIRE(x.mx == y.mx);
           worst = std::max(worst, std::fabs(y.s / x.s - 1));
           for (int c = 0; c < k.C; ++c) worst = std::max(worst, std::fabs((y.pivot[c] + y.a1[c] / y.s) - (x.pivot[c] + x.a1[c] / x.s)));
