@@ -29,11 +29,6 @@ double max_abs(const std::vector<double>& v) {
   return m;
 }
 
-// Keys dropped for lying this far below their pixel's running max weigh, all `keys` of them
-// together, at most keys·e^(−skip) ≤ e^(−38) ≈ 3·10⁻¹⁷ of that max key's weight: under half an
-// ulp of the softmax sum it belongs to (≥ that weight), so dropping them is below fp64 resolution.
-double skip_nats_for(double keys) { return std::log(std::max(1.0, keys)) + 38.0; }
-
 // Training images (the first ones: a fixed choice, so the floor and every result bit are the same
 // for any thread count) whose keys set the screen's floor on each pixel's final max (Screen).
 constexpr std::size_t kFloorImages = 8;
@@ -67,7 +62,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const bool screened = weights_nonneg && !p.whole && !p.strata && p.key_bias.empty() && s.topk == 0 && wh <= cpu::kMaxScreenWindow &&
                         ww <= cpu::kMaxScreenWindow && mag < 1e15 && wmax < 1e15;
   const int margin = cpu::key_margin(p.dv0, p.dv1);
-  const double skip_nats = skip_nats_for(double(train.n) * double(p.all_shifts ? HW : 1));
+  const double skip_nats = cpu::skip_nats_for(double(train.n) * double(p.all_shifts ? HW : 1));
   positions.fill(H, W, margin, p.pixel_weight.empty() ? nullptr : p.pixel_weight.data(), p.key_bias.empty() ? nullptr : p.key_bias.data(),
                  p.strata ? p.pattern_of.data() : nullptr);
 

@@ -5,6 +5,7 @@
 // optionally behind a float32 screen (Screen) that limits the fp64 work to the 4-pixel groups
 // that can have such a key, changing no result bit.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -138,22 +139,31 @@ constexpr int kWhitenedLanes = 8;  // keys per register block; key counts are pa
 struct WhitenedDistanceArgs {
   int L;                        // vector length C·P²
   std::size_t n;                // keys in this block, a multiple of kWhitenedLanes
-  std::size_t stride;           // distance between one element's rows of kT (the padded key count)
   const double* q;              // kWhitenedQueries × L query vectors
-  const double* kT;             // L rows of `stride` key elements, transposed (padding: anything finite)
+  // Keys packed in panels of kWhitenedLanes: panel j holds element e of its keys at
+  // kP[(j·L + e)·kWhitenedLanes + lane] (padding: anything finite). One panel is one contiguous
+  // run that the register block streams through: rows of a transposed L × keys array lay 8 KiB
+  // apart at CIFAR-10 sizes, all in one L1 set, and missed L1 on nearly every load.
+  const double* kP;
   double* D;                    // out: kWhitenedQueries × n squared distances
 };
 
+// Keys dropped for lying this far below their pixel's running max weigh, all `keys` of them
+// together, at most keys·e^(−skip) ≤ e^(−38) ≈ 3·10⁻¹⁷ of that max key's weight: under half an
+// ulp of the softmax sum it belongs to (≥ that weight), so dropping them is below fp64 resolution.
+inline double skip_nats_for(double keys) { return std::log(keys > 1.0 ? keys : 1.0) + 38.0; }
+
 // One pixel's logits l[0..n) against keys with values val (C rows; −inf logits for padding),
 // pushed into its fp64 online-softmax state in one block: one max update per block, float32
-// weights (keys > 87 nats below the max dropped, as accumulate_row does), fp64 lane sums folded
-// in a fixed order.
+// weights, fp64 lane sums folded in a fixed order. Keys more than min(skip, 87) nats below the
+// max are dropped, and groups of kWhitenedLanes keys that are all dropped are passed over.
 struct BlockArgs {
   const double* l;              // n logits (a multiple of kWhitenedLanes)
   std::size_t n;
   const double* val;            // C rows of `stride` values
   std::size_t stride;
   int C;
+  double skip;                  // skip_nats_for(keys per pixel)
 };
 
 struct Kernels {

@@ -21,19 +21,21 @@ constexpr double kSkipNats = 708.0;  // shift-0 pushes: fp64 exp underflows belo
 
 std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
 
-// Scratch of one unit: one training image's whitened keys, transposed and padded, its values
-// padded, and one query block's distances and logits.
+// Scratch of one unit: one training image's whitened keys, packed in panels and padded, its
+// values padded, and one query block's distances and logits.
 struct Scratch {
-  std::vector<double> kw, kT, val, D, l;
+  std::vector<double> kw, kP, val, D, l;
 };
 
-// Whitened keys of training image b as L × npad (padding 0) and its values as C × npad.
+// Whitened keys of training image b in panels of kWhitenedLanes keys (WhitenedDistanceArgs::kP;
+// padding 0) and its values as C × npad.
 void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, Scratch& w) {
+  constexpr std::size_t NL = cpu::kWhitenedLanes;
   const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW;
   whiten_patches(p, p.keys.image(b), w.kw);
-  w.kT.assign(L * npad, 0.0);
+  w.kP.assign(L * npad, 0.0);
   for (std::size_t n = 0; n < HW; ++n)
-    for (std::size_t e = 0; e < L; ++e) w.kT[e * npad + n] = w.kw[n * L + e];
+    for (std::size_t e = 0; e < L; ++e) w.kP[((n / NL) * L + e) * NL + n % NL] = w.kw[n * L + e];
   w.val.assign(std::size_t(p.C) * npad, 0.0);
   for (int c = 0; c < p.C; ++c) std::copy_n(train.image(b) + std::size_t(c) * HW, HW, &w.val[std::size_t(c) * npad]);
 }
@@ -48,9 +50,10 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   const int C = p.C, k = s.topk;
   const std::size_t HW = p.HW, L = std::size_t(C) * p.d, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
   const std::size_t npad = round_up(HW, cpu::kWhitenedLanes), mpad = round_up(HW, MQ);
-  // Keys per chunk: ~128 KiB of transposed key elements (L2-resident), whole register blocks.
+  // Keys per chunk: ~128 KiB of key panels (L2-resident), whole panels.
   const std::size_t nchunk = std::min(npad, std::max<std::size_t>(1, (16384 / L) / cpu::kWhitenedLanes) * cpu::kWhitenedLanes);
 
+  const double block_skip = cpu::skip_nats_for(double(train.n) * double(HW));
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
   TopkTable image_topk(k > 0 ? HW : 0, k);
   std::mutex topk_mutex;
@@ -92,18 +95,18 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
               ++done;
               continue;
             }
-            // Keys in chunks whose transposed block stays in L2 across all query blocks (the whole
+            // Keys in chunks whose panels stay in L2 across all query blocks (the whole
             // image's keys, L × HW doubles, do not at CIFAR-10 sizes); per pixel the chunks arrive
             // in key order.
             for (std::size_t n0 = 0; n0 < npad; n0 += nchunk) {
               const std::size_t cnt = std::min(nchunk, npad - n0), nreal = n0 < HW ? std::min(cnt, HW - n0) : 0;
               for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
-                K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), cnt, npad, &qw[m0 * L], w.kT.data() + n0, w.D.data()});
+                K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), cnt, &qw[m0 * L], w.kP.data() + n0 * L, w.D.data()});
                 for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
                   const double* D = &w.D[i * cnt];
                   for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
                   for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
-                  K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C});
+                  K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip});
                   if (k > 0) {
                     const double floor = slice_topk.floor(m0 + i);
                     for (std::size_t n = 0; n < nreal; ++n)
