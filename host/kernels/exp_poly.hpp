@@ -39,18 +39,6 @@ LEMMSE_HD double exp_scale(std::uint64_t ki) {
   return LEMMSE_F64_BITS(bits);
 }
 
-// Degree-7 Taylor polynomial of e^r by Horner's rule, for scalars and (host) GCC vectors of double.
-template <class T>
-LEMMSE_HD T exp_taylor7(T r) {
-  T p = r * (1.0 / 5040.0) + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  return p * r + 1.0;
-}
-
 LEMMSE_HD double exp_poly(double x) {
   std::uint64_t ki;
   const double r = exp_reduce(x, ki);
@@ -69,15 +57,6 @@ LEMMSE_HD double exp_poly(double x) {
   p = p * r + 1.0;
   p = p * r + 1.0;
   return p * exp_scale(ki);
-}
-
-// exp(x) for x in [−708, 0] in float64 to ~5e-9 relative (degree-7 polynomial after the same
-// reduction as exp_poly): the softmax weights' accuracy (float32-like) at float64 width, so
-// vector code needs no float conversions. Callers handle x < −708 (result 0).
-LEMMSE_HD double exp_poly_w(double x) {
-  std::uint64_t ki;
-  const double r = exp_reduce(x, ki);
-  return exp_taylor7(r) * exp_scale(ki);
 }
 
 }  // namespace lemmse
