@@ -72,11 +72,7 @@ class AccStore {
   SoftmaxRows rows() { return rows_.view(); }
 
  private:
-  // Streams 64 floats (256 bytes) off a multiple of 4096 bytes apart, as SoftmaxRowStore's (4K aliasing).
-  static std::size_t stream_stride(std::size_t npix) {
-    const std::size_t rounded = npix >= 512 ? (npix + 1023) / 1024 * 1024 : (npix + 15) / 16 * 16;
-    return rounded + 64;
-  }
+  static std::size_t stream_stride(std::size_t npix) { return padded_stream_stride<float>(npix); }
   SoftmaxRowStore rows_;
   int H_ = 0, W_ = 0, C_ = 0;
   std::size_t stride_ = 0;

@@ -7,6 +7,16 @@
 #include "kernels/online_softmax.hpp"
 
 namespace lemmse {
+// Elements between two streams of npix elements of T in one buffer: a multiple of 4096 bytes plus
+// 256 (64-byte multiples for small npix), so streams never agree in their low 12 address bits
+// (4K aliasing; see SoftmaxRowStore).
+template <class T>
+inline std::size_t padded_stream_stride(std::size_t npix) {
+  constexpr std::size_t page = 4096 / sizeof(T), line = 64 / sizeof(T), skew = 256 / sizeof(T);
+  const std::size_t rounded = npix >= page / 2 ? (npix + page - 1) / page * page : (npix + line - 1) / line * line;
+  return rounded + skew;
+}
+
 class SoftmaxRowStore {
  public:
   // npix pixels of C channels, empty: running max −DBL_MAX (finite, so −inf logits never give NaN).
@@ -32,10 +42,7 @@ class SoftmaxRowStore {
   }
 
  private:
-  static std::size_t stream_stride(std::size_t npix) {
-    const std::size_t rounded = npix >= 256 ? (npix + 511) / 512 * 512 : (npix + 7) / 8 * 8;
-    return rounded + 32;  // 32 doubles = 256 bytes
-  }
+  static std::size_t stream_stride(std::size_t npix) { return padded_stream_stride<double>(npix); }
   int C_ = 0;
   std::size_t stride_ = 0;
   std::vector<double> buf_;
