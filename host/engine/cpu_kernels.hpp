@@ -155,8 +155,9 @@ inline double skip_nats_for(double keys) { return std::log(keys > 1.0 ? keys : 1
 
 // One pixel's logits l[0..n) against keys with values val (C rows; −inf logits for padding),
 // pushed into its fp64 online-softmax state in one block: one max update per block, float32
-// weights, fp64 lane sums folded in a fixed order. Keys more than min(skip, 87) nats below the
-// max are dropped, and groups of kWhitenedLanes keys that are all dropped are passed over.
+// weights (8 lanes), fp64 lane sums folded in a fixed order. Keys more than min(skip, 87) nats
+// below the max are dropped, and groups of kWhitenedLanes keys that are all dropped are passed
+// over. Σw² and Σw(x − K)² only with `second` (else s2 and a2 mean nothing).
 struct BlockArgs {
   const double* l;              // n logits (a multiple of kWhitenedLanes)
   std::size_t n;
@@ -164,6 +165,7 @@ struct BlockArgs {
   std::size_t stride;
   int C;
   double skip;                  // skip_nats_for(keys per pixel)
+  bool second;                  // also Σw² and Σw(x − K)² (variance, effective count)
 };
 
 struct Kernels {

@@ -54,6 +54,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   const std::size_t nchunk = std::min(npad, std::max<std::size_t>(1, (16384 / L) / cpu::kWhitenedLanes) * cpu::kWhitenedLanes);
 
   const double block_skip = cpu::skip_nats_for(double(train.n) * double(HW));
+  const bool second = s.variance || s.effective_count;  // Σw², Σw(x − K)² only when asked for
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
   TopkTable image_topk(k > 0 ? HW : 0, k);
   std::mutex topk_mutex;
@@ -106,7 +107,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
                   const double* D = &w.D[i * cnt];
                   for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
                   for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
-                  K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip});
+                  K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip, second});
                   if (k > 0) {
                     const double floor = slice_topk.floor(m0 + i);
                     for (std::size_t n = 0; n < nreal; ++n)

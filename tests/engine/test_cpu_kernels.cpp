@@ -254,3 +254,44 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
         CHECK(worst < 1e-14);
       }
 }
+
+// push_block (the whitened path's update) against softmax_push key by key in fp64: logits spread
+// over ~40 nats so some keys fall past the drop threshold, −inf padding, new maxima inside later
+// blocks; with and without the second moments (which leave the estimate's sums bit for bit alone).
+TEST_CASE("CPU push_block: blocks of keys against softmax_push, every variant", "[engine][cpu][kernels][whitened]") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  for (const cpu::Kernels* K : cpu::kernel_variants())
+    for (int C = 1; C <= kMaxChannels; ++C) {
+      INFO(K->name << " C=" << C);
+      constexpr std::size_t n = 64, stride = 72, blocks = 5;
+      SoftmaxAcc<double> got[2], ref;
+      softmax_init(got[0]);
+      softmax_init(got[1]);
+      softmax_init(ref);
+      const double skip = 30.0;
+      for (std::size_t b = 0; b < blocks; ++b) {
+        std::vector<double> l(n), val(std::size_t(C) * stride);
+        for (std::size_t i = 0; i < n; ++i) l[i] = i + 5 >= n ? -INFINITY : -40.0 * U(rng) + 3.0 * double(b);  // the last 5: padding
+        for (auto& x : val) x = U(rng);
+        for (int second = 0; second < 2; ++second) K->push_block(got[second], cpu::BlockArgs{l.data(), n, val.data(), stride, C, skip, second == 1});
+        for (std::size_t i = 0; i < n; ++i) {
+          double x[kMaxChannels];
+          for (int c = 0; c < C; ++c) x[c] = val[std::size_t(c) * stride + i];
+          if (l[i] >= ref.mx - skip) softmax_push(ref, l[i], x, C, skip);
+        }
+      }
+      const SoftmaxAcc<double>& g = got[1];
+      REQUIRE(g.mx == ref.mx);
+      CHECK(std::fabs(g.s / ref.s - 1) < 1e-6);
+      CHECK(std::fabs(g.s2 / ref.s2 - 1) < 1e-6);
+      for (int c = 0; c < C; ++c) {
+        CHECK(std::fabs((g.pivot[c] + g.a1[c] / g.s) - (ref.pivot[c] + ref.a1[c] / ref.s)) < 1e-6);
+        CHECK(std::fabs(softmax_variance(g, c) - softmax_variance(ref, c)) < 1e-6);
+        CHECK(got[0].a1[c] == g.a1[c]);
+        CHECK(got[0].pivot[c] == g.pivot[c]);
+      }
+      CHECK(got[0].s == g.s);
+      CHECK(got[0].mx == g.mx);
+    }
+}
