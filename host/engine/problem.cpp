@@ -1,6 +1,7 @@
 // Turns (estimator, A, B, compat) into the window problem the engines evaluate.
 #include "engine/problem.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -137,19 +138,41 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
 }
 
 void whiten_patches(const Problem& p, const double* img, std::vector<double>& out) {
+  // Forward substitution G z = patch, kLanes neighbouring pixels at a time: the same operations in
+  // the same order for every pixel as one pixel alone (v −= g_k z_k, then z = v / g_r), but
+  // kLanes independent chains instead of one (alone, each step waited on the last: ~4× slower).
+  constexpr int kLanes = 8;
   const int P = p.win_w(), d = p.d, C = p.C;
-  out.resize(p.HW * std::size_t(C) * d);
-  for (std::size_t n = 0; n < p.HW; ++n) {
-    const long i = long(n / p.W), j = long(n % p.W);
+  const std::size_t HW = p.HW;
+  out.resize(HW * std::size_t(C) * d);
+  std::vector<std::size_t> at(std::size_t(d) * kLanes);  // pixel index of patch element r of lane q
+  std::vector<double> z(std::size_t(d) * kLanes);
+  std::vector<std::size_t> row_at(static_cast<std::size_t>(P)), col_at(static_cast<std::size_t>(P));
+  for (std::size_t n0 = 0; n0 < HW; n0 += kLanes) {
+    const int nv = int(std::min<std::size_t>(kLanes, HW - n0));
+    for (int q = 0; q < kLanes; ++q) {  // (lanes past the image repeat its last pixel)
+      const std::size_t n = n0 + std::size_t(q < nv ? q : nv - 1);
+      const long i = long(n / p.W), j = long(n % p.W);
+      for (int u = 0; u < P; ++u) row_at[std::size_t(u)] = wrap(i + p.du0 + u, p.H) * p.W;
+      for (int v = 0; v < P; ++v) col_at[std::size_t(v)] = wrap(j + p.dv0 + v, p.W);
+      for (int r = 0; r < d; ++r) at[std::size_t(r) * kLanes + q] = row_at[std::size_t(r / P)] + col_at[std::size_t(r % P)];
+    }
     for (int c = 0; c < C; ++c) {
-      double* z = &out[(n * C + c) * d];
-      // forward substitution G z = patch
+      const double* plane = img + std::size_t(c) * HW;
       for (int r = 0; r < d; ++r) {
-        const double x = img[std::size_t(c) * p.HW + wrap(i + p.du0 + r / P, p.H) * p.W + wrap(j + p.dv0 + r % P, p.W)];
-        double v = x;
+        double v[kLanes];
+        for (int q = 0; q < kLanes; ++q) v[q] = plane[at[std::size_t(r) * kLanes + q]];
         const double* g = &p.chol[std::size_t(r) * d];
-        for (int k = 0; k < r; ++k) v -= g[k] * z[k];
-        z[r] = v / g[r];
+        for (int k = 0; k < r; ++k) {
+          const double gk = g[k];
+          const double* zk = &z[std::size_t(k) * kLanes];
+          for (int q = 0; q < kLanes; ++q) v[q] -= gk * zk[q];
+        }
+        for (int q = 0; q < kLanes; ++q) z[std::size_t(r) * kLanes + q] = v[q] / g[r];
+      }
+      for (int q = 0; q < nv; ++q) {
+        double* o = &out[((n0 + std::size_t(q)) * C + c) * d];
+        for (int r = 0; r < d; ++r) o[r] = z[std::size_t(r) * kLanes + q];
       }
     }
   }
