@@ -133,8 +133,10 @@ std::size_t window_scratch_size(int H, int W, int wh, int ww);
 constexpr int kMaxWindow = 1023;
 
 // Whitened metric (engine/whitened_cpu.cpp): squared distances between kWhitenedQueries query
-// vectors and every key vector of one training image, as direct fp64 differences.
-constexpr int kWhitenedQueries = 4;
+// vectors and every key vector of one training image, as direct fp64 differences. A register block
+// is kWhitenedQueries × kWhitenedLanes pairs: 6 × 8 takes 12 of the 16 AVX2 registers for sums
+// (plus 2 key vectors and a broadcast query element), and loads each key element once per 6 queries.
+constexpr int kWhitenedQueries = 6;
 constexpr int kWhitenedLanes = 8;  // keys per register block; key counts are padded to a multiple
 struct WhitenedDistanceArgs {
   int L;                        // vector length C·P²
