@@ -81,6 +81,11 @@ struct Screen {
   std::vector<float> scratch;   // window_scratch_size floats
   std::vector<std::uint8_t> live;  // H × groups_per_row: live 4-pixel groups of the current shift
   std::vector<std::uint8_t> row_live;  // H: whether the row has any
+  // The per-group exact pass's horizontal window sums of (image row, 4-pixel group), 4 doubles
+  // each (H × groups_per_row), valid where hs_stamp equals stamp (the current screened shift).
+  std::vector<double> hs_memo;
+  std::vector<std::uint32_t> hs_stamp;
+  std::uint32_t stamp = 0;
   double rel = 0, abs_sqrt = 0; // error of the float32 distance: (1 − rel)(√D − abs_sqrt)² ≤ D32 ≤ (1 + rel)(√D + abs_sqrt)²
   double skip_nats = 0, inv_two_sigma2 = 0;
   int rest = 0;                 // shifts to run unscreened before screening again (most keys live)

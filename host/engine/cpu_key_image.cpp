@@ -80,6 +80,9 @@ void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double ma
   scratch.assign(window_scratch_size(H, W, wh, ww), 0.0f);
   live.assign(std::size_t(H) * std::size_t((W + 3) / 4), 0);
   row_live.assign(std::size_t(H), 0);
+  hs_memo.assign(4 * std::size_t(H) * std::size_t((W + 3) / 4), 0.0);
+  hs_stamp.assign(std::size_t(H) * std::size_t((W + 3) / 4), 0u);
+  stamp = 0;
   rel = 2 * (2.0 * C + ww + wh + 3) * u * 1.01;
   abs_sqrt = 2 * std::sqrt(double(wh) * ww * max_weight) * 4 * u * max_abs * 1.01;
   skip_nats = skip_nats_;
