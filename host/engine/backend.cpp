@@ -102,8 +102,10 @@ void check_host_memory(const EstimatorSettings& s, const Images& train, const Im
   need += K * HW * 8.0 * ((s.log_density ? 1 : 0) + (s.effective_count ? 1 : 0));
   need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
   need += std::min(K, double(std::max(threads, 1))) * HW * double(s.topk) * 24.0;  // top-k heaps in flight
-  // CPU engines: one softmax state per (slice, pixel)
-  need += std::ceil(double(train.n) / 16.0) * cpu::AccStore::bytes(std::size_t(HW), int(train.shape.c));
+  // CPU engines: one softmax state per (slice, pixel): the window engine's rows with float32
+  // partial sums, or the whitened engine's SoftmaxAcc per pixel
+  const double state = whitened ? HW * double(sizeof(SoftmaxAcc<double>)) : cpu::AccStore::bytes(std::size_t(HW), int(train.shape.c));
+  need += std::ceil(double(train.n) / 16.0) * state;
   if (whitened)  // whitened vectors (C·P² doubles per position): the query's, and two key copies per thread
     need += (1.0 + 2.0 * std::max(threads, 1)) * HW * double(train.shape.c) * double(s.patch) * double(s.patch) * 8.0;
   const double avail = available_host_bytes();
