@@ -4,9 +4,17 @@
 # ms/image over the rounds (each round itself the median of --repeat runs). Shared VMs drift by
 # up to 1.5× between minutes; alternating and taking the least keeps the comparison fair.
 # Usage: bench/cpu_ab.sh OLD_BENCH NEW_BENCH [lemmse_bench arguments…]   (ROUNDS=n to change)
+# Each build needs its own build directory: lemmse_bench loads liblemmse.so from there by rpath,
+# so a copied executable runs whatever library that directory holds now. The script refuses two
+# executables that resolve to the same library.
 set -euo pipefail
 old="$1" new="$2"
 shift 2
+lib() { ldd "$1" | awk '/liblemmse/ {print $3}'; }
+if [ -n "$(lib "$old")" ] && [ "$(readlink -f "$(lib "$old")")" = "$(readlink -f "$(lib "$new")")" ]; then
+  echo "cpu_ab.sh: both executables load $(lib "$old"): build each in its own directory" >&2
+  exit 2
+fi
 rounds="${ROUNDS:-5}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
