@@ -12,6 +12,8 @@
 # Set GPU_CHECK_QUICK=1 to leave out the slow sanitizers (memcheck of the whitened cases stays), the
 # 50,000-image rows, the CPU rows, the PyTorch baselines and most accuracy rows;
 # GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only);
+# GPU_CHECK_KERNELS=1 for a short check of kernel changes (GPU tests, band/tiled/whitened rows, Nsight
+# Compute sections of each main kernel, memcheck; about 6 minutes on an H200);
 # GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 4 minutes on an H200): its GPU tests,
 # memcheck and racecheck on its small cases, band and tiled kernels (LEMMSE_WINDOW_KERNEL) on the
 # 10,000-image rows, accuracy rows, the 50,000-image row, PyTorch on the same rows; with
@@ -45,6 +47,70 @@ json.dump({os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glo
 PY
 }
 stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
+if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
+  # Kernel changes in one short call (about 6 minutes on an H200): build; every GPU test (and the
+  # whitened ones again under mma2); band (forced) and tiled window kernels and the whitened mma,
+  # mma2 and dot kernels on CIFAR-10 10,000; accuracy rows; Nsight Compute sections of one launch
+  # of each main kernel; memcheck of the small cases last. Results land in $OUT as they come.
+  res="$OUT/kernels.txt"; : > "$res"
+  row() { echo "$*" | tee -a "$res"; }
+  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
+    cmake --build "$B" -j "$(nproc)" --target lemmse_tests lemmse_bench > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
+  stamp built
+  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
+  timeout 120 "$B/tests/lemmse_tests" "[gpu]" > "$L/gpu_tests.log" 2>&1; row "gpu tests: rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
+  LEMMSE_WHITENED_KERNEL=mma2 timeout 60 "$B/tests/lemmse_tests" "[gpu][whitened]" > "$L/gpu_tests_mma2.log" 2>&1
+  row "gpu tests (whitened, mma2): rc=$? $(tail -2 "$L/gpu_tests_mma2.log" | tr '\n' ' ')"
+  stamp tests
+  if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
+    C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test)
+    WH=(--problem blur-gaussian:1 --preinverse inverse)
+    kb() {  # name, environment assignment, then lemmse_bench arguments
+      local name=$1 envset=$2; shift 2
+      env $envset timeout 100 "$B/lemmse_bench" --json "$W/bench/$name.json" "$@" > "$L/bench_$name.log" 2>&1
+      row "# $name [$envset] (rc=$?)"; grep -v "^\[" "$L/bench_$name.log" | tail -8 | tee -a "$res"
+      stamp "$name"; merge_bench_json
+    }
+    kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
+    kb cuda_tile_cifar10k LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.1 --repeat 3 --no-reference
+    for v in mma mma2 dot; do
+      pp=5,7,11; [ $v = dot ] && pp=5
+      kb cuda_whitened_${v}_cifar10k LEMMSE_WHITENED_KERNEL=$v "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch $pp --sigma 0.1 --repeat 3 --no-reference
+    done
+    kb cuda_band_cifar100_accuracy LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 100 --backend cuda --patch 5,17 --sigma 0.01,0.1 --repeat 1
+    kb cuda_whitened_mma2_cifar100_accuracy LEMMSE_WHITENED_KERNEL=mma2 "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 5,11 --sigma 0.1 --repeat 1
+    # Nsight Compute: one launch of each main kernel, 10,000 training images (a full grid)
+    NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2> /dev/null | head -1)
+    if [ -n "$NCU" ]; then
+      sec=(--section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats
+           --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section InstructionStats)
+      prof() {  # name, kernel regex, environment assignment, then lemmse_bench arguments
+        local name=$1 k=$2 envset=$3; shift 3
+        env $envset timeout 90 "$NCU" "${sec[@]}" -k "regex:$k" --launch-count 1 "$B/lemmse_bench" "$@" --repeat 1 --no-reference > "$OUT/ncu_$name.txt" 2>&1
+        row "ncu $name: rc=$? $(grep -E "^ +Duration|Achieved Occupancy|Registers Per Thread|Compute \(SM\) Throughput|Issue Slots Busy" "$OUT/ncu_$name.txt" | tr -s ' ' | tr '\n' ';')"
+        stamp "ncu $name"
+      }
+      prof band_p5_s0.1 window_band LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
+      prof tile_p5_s0.1 window_tile LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
+      prof mma_p5 whitened_mma LEMMSE_WHITENED_KERNEL=mma "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
+      prof mma2_p5 whitened_mma LEMMSE_WHITENED_KERNEL=mma2 "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
+    else
+      row "ncu: not found"
+    fi
+  fi
+  if command -v compute-sanitizer > /dev/null; then
+    timeout 60 compute-sanitizer --tool memcheck --error-exitcode 9 "$B/tests/lemmse_tests" "[sanitize]~[whitened]" > "$L/san_memcheck.log" 2>&1
+    row "memcheck (window): rc=$? $(grep -E "ERROR SUMMARY" "$L/san_memcheck.log" | tail -1)"
+    LEMMSE_WHITENED_KERNEL=mma2 timeout 30 compute-sanitizer --tool memcheck --error-exitcode 9 "$B/tests/lemmse_tests" "[whitened][sanitize]" > "$L/san_memcheck_mma2.log" 2>&1
+    row "memcheck (whitened mma2): rc=$? $(grep -E "ERROR SUMMARY" "$L/san_memcheck_mma2.log" | tail -1)"
+  fi
+  stamp done
+  merge_bench_json
+  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
+  grep -B3 -A15 "FAILED" "$L"/gpu_tests*.log | head -60
+  echo "---- kernels check ($gpu) ----"; cat "$res"
+  exit 0
+fi
 if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   # The window engine alone: one build, its tests and sanitizers, band vs tiled kernel timings.
   res="$OUT/window.txt"; : > "$res"

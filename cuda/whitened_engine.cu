@@ -31,6 +31,31 @@ struct WtArgs {
   SoftmaxAcc<double>* partial;  // [slice][nq]
 };
 
+// Training image and pixel of a tile's first key, advanced tile by tile without division: a
+// 64-bit division is a ~70-instruction subroutine on the device, and the kernels did 8–16 per
+// thread per 64-key tile (k / HW, k % HW, step / nE, step % nE) against ~160 DMMA per warp.
+struct WtKeyCursor {
+  long long img;  // image of the tile's first key, counted from the chunk's first image
+  int pix;        // its pixel
+  __device__ void advance(int n, int HW) {
+    pix += n;
+    while (pix >= HW) {
+      pix -= HW;
+      ++img;
+    }
+  }
+  // The values of key (tile's first key + off): C × HW image, channel stride HW.
+  __device__ const double* values(const WtArgs& a, int off, int C) const {
+    int p = pix + off;
+    long long i = img;
+    while (p >= a.HW) {  // at most once when HW ≥ 64
+      p -= a.HW;
+      ++i;
+    }
+    return a.vals + i * C * a.HW + p;
+  }
+};
+
 __global__ void whiten_keys_kernel(const double* keys, long long nb, int C, int H, int W, int P, int du0, int dv0,
                                    const double* ginv, int d, double* kT) {
   const long long HW = (long long)H * W, ncols = nb * HW;
@@ -83,8 +108,6 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
-  const int nE = (a.L + kWtTileE - 1) / kWtTileE;
-  const long long nstep = (kend - kbeg + kWtTileK - 1) / kWtTileK * nE;
   SoftmaxAcc<double> acc[kWtPerThread];
   double qn[kWtPerThread];
   LEMMSE_UNROLL
@@ -94,9 +117,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
     qn[i] = kDot && q < a.nq ? a.qn[q] : 0.0;
   }
   double pq[kLoads], pk[kLoads];
-  auto fetch = [&](long long step) {
-    const long long k0 = kbeg + step / nE * kWtTileK;
-    const int e0 = int(step % nE) * kWtTileE;
+  auto fetch = [&](long long k0, int e0) {
     LEMMSE_UNROLL
     for (int u = 0; u < kLoads; ++u) {
       const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
@@ -105,51 +126,53 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
       pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
     }
   };
-  fetch(0);
+  fetch(kbeg, 0);
+  WtKeyCursor cur{(long long)blockIdx.y * kWtSlice, 0};
   double d[kWtPerThread][kWtPerThread];
-  for (long long step = 0; step < nstep; ++step) {
-    const int ec = int(step % nE);
-    if (ec == 0)
-      LEMMSE_UNROLL
-      for (int i = 0; i < kWtPerThread; ++i)
-        LEMMSE_UNROLL
-        for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
+  for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK, cur.advance(kWtTileK, a.HW)) {
     LEMMSE_UNROLL
-    for (int u = 0; u < kLoads; ++u) {
-      const int t = tid + u * kWtThreads;
-      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
-      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
-    }
-    __syncthreads();
-    if (step + 1 < nstep) fetch(step + 1);
-    LEMMSE_UNROLL
-    for (int e = 0; e < kWtTileE; ++e) {
-      double qv[kWtPerThread], kv[kWtPerThread];
+    for (int i = 0; i < kWtPerThread; ++i)
       LEMMSE_UNROLL
-      for (int i = 0; i < kWtPerThread; ++i) {
-        qv[i] = Qs[e][ty + 16 * i];
-        kv[i] = Ks[e][tx + 16 * i];
+      for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
+    for (int e0 = 0; e0 < a.L; e0 += kWtTileE) {
+      LEMMSE_UNROLL
+      for (int u = 0; u < kLoads; ++u) {
+        const int t = tid + u * kWtThreads;
+        Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+        Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
       }
+      __syncthreads();
+      if (e0 + kWtTileE < a.L) fetch(k0, e0 + kWtTileE);  // the next stage's elements, or the next tile's first
+      else if (k0 + kWtTileK < kend) fetch(k0 + kWtTileK, 0);
       LEMMSE_UNROLL
-      for (int i = 0; i < kWtPerThread; ++i)
+      for (int e = 0; e < kWtTileE; ++e) {
+        double qv[kWtPerThread], kv[kWtPerThread];
         LEMMSE_UNROLL
-        for (int j = 0; j < kWtPerThread; ++j) {
-          if (kDot) {
-            d[i][j] = fma(qv[i], kv[j], d[i][j]);
-          } else {
-            const double t = qv[i] - kv[j];
-            d[i][j] = fma(t, t, d[i][j]);
-          }
+        for (int i = 0; i < kWtPerThread; ++i) {
+          qv[i] = Qs[e][ty + 16 * i];
+          kv[i] = Ks[e][tx + 16 * i];
         }
+        LEMMSE_UNROLL
+        for (int i = 0; i < kWtPerThread; ++i)
+          LEMMSE_UNROLL
+          for (int j = 0; j < kWtPerThread; ++j) {
+            if (kDot) {
+              d[i][j] = fma(qv[i], kv[j], d[i][j]);
+            } else {
+              const double t = qv[i] - kv[j];
+              d[i][j] = fma(t, t, d[i][j]);
+            }
+          }
+      }
+      __syncthreads();
     }
-    __syncthreads();
-    if (ec != nE - 1) continue;
-    const long long k0 = kbeg + step / nE * kWtTileK;  // this tile's distances are complete: push them
+    // This tile's distances are complete: push them.
     LEMMSE_UNROLL
     for (int j = 0; j < kWtPerThread; ++j) {
-      const long long k = k0 + tx + 16 * j;
+      const int off = tx + 16 * j;
+      const long long k = k0 + off;
       if (k >= kend) continue;
-      const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+      const double* v = cur.values(a, off, C);
       const double kn = kDot ? a.kn[k] : 0.0;
       LEMMSE_UNROLL
       for (int i = 0; i < kWtPerThread; ++i)
@@ -183,9 +206,12 @@ __device__ __forceinline__ void dmma_8x8x4(double& d0, double& d1, double a, dou
 // one slice), 8 warps as 4 (query rows) × 2 (keys): warp (wq, wk) owns query rows 16 wq … +16 and
 // keys 32 wk … +32 of each 64-key tile; a thread holds rows g and 8 + g (g = lane/4) against 8
 // keys. Merge: the 4 lanes of a row in a shuffle tree, then warp wk = 0 takes wk = 1 (fixed order).
+// kBlocks: blocks per SM the registers must allow. 1 (variant mma): 214 registers at C = 3, no
+// spills, 8 warps per SM; 2 (variant mma2): 128 registers, ~200 bytes of spills, 16 warps per SM
+// to hide the DMMA and push latencies.
 constexpr int kWtPad = kWtTileQ + 4;  // shared row stride: the 4 fragment rows fall in distinct banks
-template <int C>
-__global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, int slice0) {
+template <int C, int kBlocks>
+__global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArgs a, int slice0) {
   __shared__ double Qs[kWtTileE][kWtPad];
   __shared__ double Ks[kWtTileE][kWtPad];
   __shared__ SoftmaxAcc<double> handoff[kWtTileQ];
@@ -194,8 +220,6 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
-  const int nE = (a.L + kWtTileE - 1) / kWtTileE;
-  const long long nstep = (kend - kbeg + kWtTileK - 1) / kWtTileK * nE;
   SoftmaxAcc<double> acc[2];
   double qn[2];
   for (int mt = 0; mt < 2; ++mt) {
@@ -204,9 +228,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
     qn[mt] = q < a.nq ? a.qn[q] : 0.0;
   }
   double pq[kLoads], pk[kLoads];
-  auto fetch = [&](long long step) {
-    const long long k0 = kbeg + step / nE * kWtTileK;
-    const int e0 = int(step % nE) * kWtTileE;
+  auto fetch = [&](long long k0, int e0) {
     LEMMSE_UNROLL
     for (int u = 0; u < kLoads; ++u) {
       const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
@@ -215,45 +237,46 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_mma_kernel(WtArgs a, i
       pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
     }
   };
-  fetch(0);
+  fetch(kbeg, 0);
+  WtKeyCursor cur{(long long)blockIdx.y * kWtSlice, 0};
   double c[2][4][2];
-  for (long long step = 0; step < nstep; ++step) {
-    const int ec = int(step % nE);
-    if (ec == 0)
-      LEMMSE_UNROLL
-      for (int mt = 0; mt < 2; ++mt)
-        LEMMSE_UNROLL
-        for (int nt = 0; nt < 4; ++nt) c[mt][nt][0] = c[mt][nt][1] = 0;
+  for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK, cur.advance(kWtTileK, a.HW)) {
     LEMMSE_UNROLL
-    for (int u = 0; u < kLoads; ++u) {
-      const int t = tid + u * kWtThreads;
-      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
-      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
-    }
-    __syncthreads();
-    if (step + 1 < nstep) fetch(step + 1);
-    LEMMSE_UNROLL
-    for (int ks = 0; ks < kWtTileE / 4; ++ks) {
-      double af[2], bf[4];
+    for (int mt = 0; mt < 2; ++mt)
       LEMMSE_UNROLL
-      for (int mt = 0; mt < 2; ++mt) af[mt] = Qs[ks * 4 + tig][wq * 16 + mt * 8 + g];
+      for (int nt = 0; nt < 4; ++nt) c[mt][nt][0] = c[mt][nt][1] = 0;
+    for (int e0 = 0; e0 < a.L; e0 += kWtTileE) {
       LEMMSE_UNROLL
-      for (int nt = 0; nt < 4; ++nt) bf[nt] = Ks[ks * 4 + tig][wk * 32 + nt * 8 + g];
+      for (int u = 0; u < kLoads; ++u) {
+        const int t = tid + u * kWtThreads;
+        Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+        Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
+      }
+      __syncthreads();
+      if (e0 + kWtTileE < a.L) fetch(k0, e0 + kWtTileE);  // the next stage's elements, or the next tile's first
+      else if (k0 + kWtTileK < kend) fetch(k0 + kWtTileK, 0);
       LEMMSE_UNROLL
-      for (int mt = 0; mt < 2; ++mt)
+      for (int ks = 0; ks < kWtTileE / 4; ++ks) {
+        double af[2], bf[4];
         LEMMSE_UNROLL
-        for (int nt = 0; nt < 4; ++nt) dmma_8x8x4(c[mt][nt][0], c[mt][nt][1], af[mt], bf[nt]);
+        for (int mt = 0; mt < 2; ++mt) af[mt] = Qs[ks * 4 + tig][wq * 16 + mt * 8 + g];
+        LEMMSE_UNROLL
+        for (int nt = 0; nt < 4; ++nt) bf[nt] = Ks[ks * 4 + tig][wk * 32 + nt * 8 + g];
+        LEMMSE_UNROLL
+        for (int mt = 0; mt < 2; ++mt)
+          LEMMSE_UNROLL
+          for (int nt = 0; nt < 4; ++nt) dmma_8x8x4(c[mt][nt][0], c[mt][nt][1], af[mt], bf[nt]);
+      }
+      __syncthreads();
     }
-    __syncthreads();
-    if (ec != nE - 1) continue;
-    const long long k0 = kbeg + step / nE * kWtTileK;
     LEMMSE_UNROLL
     for (int nt = 0; nt < 4; ++nt)
       LEMMSE_UNROLL
       for (int i = 0; i < 2; ++i) {
-        const long long k = k0 + wk * 32 + nt * 8 + tig * 2 + i;
+        const int off = wk * 32 + nt * 8 + tig * 2 + i;
+        const long long k = k0 + off;
         if (k >= kend) continue;
-        const double* v = a.vals + (k / a.HW) * C * a.HW + k % a.HW;
+        const double* v = cur.values(a, off, C);
         const double kn = a.kn[k];
         LEMMSE_UNROLL
         for (int mt = 0; mt < 2; ++mt)
@@ -296,12 +319,13 @@ void launch_tiles_v(int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slic
 }
 
 void launch_tiles(WtVariant v, int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slice0) {
-  if (v == WtVariant::mma) {
+  if (v == WtVariant::mma || v == WtVariant::mma2) {
+    const bool two = v == WtVariant::mma2;
     switch (C) {
-      case 1: whitened_mma_kernel<1><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-      case 2: whitened_mma_kernel<2><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-      case 3: whitened_mma_kernel<3><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-      case 4: whitened_mma_kernel<4><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 1: (two ? whitened_mma_kernel<1, 2> : whitened_mma_kernel<1, 1>)<<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 2: (two ? whitened_mma_kernel<2, 2> : whitened_mma_kernel<2, 1>)<<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 3: (two ? whitened_mma_kernel<3, 2> : whitened_mma_kernel<3, 1>)<<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+      case 4: (two ? whitened_mma_kernel<4, 2> : whitened_mma_kernel<4, 1>)<<<grid, kWtThreads, 0, st>>>(a, slice0); break;
     }
     LEMMSE_CUDA_CHECK(cudaGetLastError());
   } else if (v == WtVariant::dot) {
@@ -327,8 +351,8 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
     LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
     if (variant == WtVariant::automatic) variant = major >= 8 ? WtVariant::mma : WtVariant::direct;
-    if (variant == WtVariant::mma && major < 8)
-      throw Unsupported("LEMMSE_WHITENED_KERNEL=mma needs fp64 tensor cores (compute capability 8.0 or newer)");
+    if ((variant == WtVariant::mma || variant == WtVariant::mma2) && major < 8)
+      throw Unsupported("LEMMSE_WHITENED_KERNEL=mma or mma2 needs fp64 tensor cores (compute capability 8.0 or newer)");
   }
   std::vector<double> qT, ginv, qn;
   {
@@ -405,7 +429,10 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
 
   EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
-  out.kernel = variant == WtVariant::mma ? "whitened mma" : variant == WtVariant::dot ? "whitened dot" : "whitened direct";
+  out.kernel = variant == WtVariant::mma    ? "whitened mma"
+               : variant == WtVariant::mma2 ? "whitened mma2"
+               : variant == WtVariant::dot  ? "whitened dot"
+                                            : "whitened direct";
   for (std::size_t img = 0; img < y.n; ++img)
     for (std::size_t m = 0; m < p.HW; ++m) write_pixel(out, s, img, m, merged[img * p.HW + m], nullptr, 0);
   out.pairs = double(nq) * double(train.n) * double(p.HW);

@@ -9,9 +9,13 @@ namespace {
 
 constexpr unsigned kFullWarp = 0xffffffffu;
 
-// WW: the window's columns as a compile-time constant (0: read at run time). Constant, the
-// doubling levels and block additions of the horizontal sums are straight-line code the compiler
-// interleaves across walk rows; read at run time, each shuffle sits behind a branch.
+// WW: the window's columns as a compile-time constant (0: read at run time); WW > 0 only for
+// WW × WW windows (launch_window_band). Constant, the doubling levels and block additions of the
+// horizontal sums are straight-line code the compiler interleaves across walk rows, and the walk
+// (kBandRows + WW − 1 rows) unrolls whole: the lane's query values sit in registers, and which
+// band rows' sums D a walk row adds to is known at compile time (rolled, that was 8 compares and
+// 8 predicated additions per row, more than the row's own arithmetic). Read at run time, each
+// shuffle sits behind a branch and the query values are read from global memory (L1) per row.
 template <int C, class HT, int WW>
 __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) window_band_kernel(WindowTileArgs a, int slice0) {
   extern __shared__ double smem[];  // fp64 element type: 8-byte alignment for the layout
@@ -19,14 +23,24 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
   const int tid = int(threadIdx.x), nthreads = int(blockDim.x), slice = slice0 + int(blockIdx.x);
   const long long img = blockIdx.y;
   if (slice >= a.nslice) return;  // uniform over the block
-  band_begin_shared(a, sh, img, tid, nthreads);
+  band_begin_shared(a, sh, tid, nthreads);
   BandLane L;
   band_lane_init(a, L, tid);
   band_begin_lane<C>(a, sh, L, img, slice);
-  const int wh = band_window_rows(a), ww = WW ? WW : band_window_cols(a), nwalk = L.nrows + wh - 1;
+  const int wh = WW ? WW : band_window_rows(a), ww = WW ? WW : band_window_cols(a), nwalk = L.nrows + wh - 1;
   HT* hcol = band_hcol<HT>(a, sh, tid / kBandLanes, L.lane);
   int rstart = L.r0 + a.du0;  // first row of the walk (the window's top halo), circular
   if (rstart < 0) rstart += a.H;
+  constexpr int kWalk = WW ? kBandRows + WW - 1 : 1;  // walk rows of a full band (compile-time widths)
+  float qreg[kWalk][C];
+  if (WW) {
+    int rq = rstart;
+#pragma unroll
+    for (int i = 0; i < kWalk; ++i) {
+      band_query<C>(a, img, rq * a.W + L.j, qreg[i]);  // rows past a short last band: read, never used
+      if (++rq == a.H) rq = 0;
+    }
+  }
   const long long b0 = (long long)slice * kTileSlice, b1 = b0 + kTileSlice < a.ntrain ? b0 + kTileSlice : a.ntrain;
   const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
   for (long long b = b0; b < b1; ++b) {
@@ -41,20 +55,34 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
         HT D[kBandRows];
 #pragma unroll
         for (int k = 0; k < kBandRows; ++k) D[k] = 0;
-        int rq = rstart, kr = rstart + ti;
+        int kr = rstart + ti;
         if (kr >= a.H) kr -= a.H;
-#pragma unroll 4
-        for (int i = 0; i < nwalk; ++i) {
+        // Walk row i: e of the query values q against key row kr, its horizontal window sum h,
+        // kept for the exact path and added to the sums of the band rows whose window holds it.
+        auto walk_row = [&](int i, const float* q) {
           HT lv[kBandLevels];
-          lv[0] = band_e<C>(a, sh, rq * a.W + L.j, kr * a.W + kc);
+          lv[0] = band_e<C>(a, sh, q, kr * a.W + kc);
 #pragma unroll
           for (int l = 1; l < kBandLevels; ++l)
             if ((1 << l) <= ww) lv[l] = lv[l - 1] + __shfl_sync(kFullWarp, lv[l - 1], L.src_build[l - 1]);
           const HT h = band_combine<HT>(ww, [&](int l) { return __shfl_sync(kFullWarp, lv[l], L.src_comb[l]); });
           hcol[i * kBandLanes] = h;
           band_accumulate(D, h, i, wh);
-          if (++rq == a.H) rq = 0;
           if (++kr == a.H) kr = 0;
+        };
+        if (WW) {
+#pragma unroll
+          for (int i = 0; i < kWalk; ++i)
+            if (i < nwalk) walk_row(i, qreg[i]);  // warp-uniform: false only past a short last band
+        } else {
+          int rq = rstart;
+#pragma unroll 4
+          for (int i = 0; i < nwalk; ++i) {
+            float q[C];
+            band_query<C>(a, img, rq * a.W + L.j, q);
+            walk_row(i, q);
+            if (++rq == a.H) rq = 0;
+          }
         }
         band_finish_shift<C>(a, sh, L, img, ti, kc, D, hcol, val);
       }
@@ -66,8 +94,9 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
 
 template <int C>
 void launch_window_band(dim3 grid, std::size_t smem, cudaStream_t st, const WindowTileArgs& a, int slice0) {
-  // Specialised widths: the float32 ones (P ≤ 11) and P = 17 in fp64; other widths at run time.
+  // Specialised P × P windows: the float32 ones (P ≤ 11) and P = 17 in fp64; others at run time.
   auto pick = [&]() -> void (*)(WindowTileArgs, int) {
+    if (band_window_rows(a) != band_window_cols(a)) return band_h64(a) ? window_band_kernel<C, double, 0> : window_band_kernel<C, float, 0>;
     if (!band_h64(a)) switch (band_window_cols(a)) {
         case 3: return window_band_kernel<C, float, 3>;
         case 5: return window_band_kernel<C, float, 5>;

@@ -45,7 +45,8 @@ WtVariant whitened_variant() {
   if (v == "direct") return WtVariant::direct;
   if (v == "dot") return WtVariant::dot;
   if (v == "mma") return WtVariant::mma;
-  throw InvalidArgument("LEMMSE_WHITENED_KERNEL must be direct, dot or mma; got '" + v + "'");
+  if (v == "mma2") return WtVariant::mma2;
+  throw InvalidArgument("LEMMSE_WHITENED_KERNEL must be direct, dot, mma or mma2; got '" + v + "'");
 }
 
 bool whitened_cuda_covers(const EstimatorSettings& s, const Problem& p, std::string* why) {

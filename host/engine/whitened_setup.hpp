@@ -23,7 +23,7 @@ std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L
 // LEMMSE_WHITENED_KERNEL=direct|dot|mma): mma where the device has fp64 tensor cores, else direct.
 // Measured on an H200 (CIFAR-10, 10,000 training images, P = 5 / 11): direct 272 / 1238 ms,
 // dot 268 / 1134, mma 244 / 978 (bench/results/2026-11-26-h200-whitened.md).
-enum class WtVariant { automatic, direct, dot, mma };
+enum class WtVariant { automatic, direct, dot, mma, mma2 };
 WtVariant whitened_variant();
 
 // Whether the CUDA whitened engine covers the request; else *why says what is missing.

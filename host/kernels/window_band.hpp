@@ -77,7 +77,6 @@ struct BandShared {
   void* hbuf;      // warps × band_hrows × 32 h values (float or double): each lane's h column, private to the lane
   double* gmin;    // HW: each pixel's running minimum score over the slice
   double* dshift;  // HW or null: −2σ² bias per key position
-  float* q;        // C × HW query image
   float* key;      // C × HW key image of the current training image
   float* weight;   // HW or null
   float* dshift32; // HW or null: dshift rounded to float32 (the screen)
@@ -92,7 +91,7 @@ struct BandShared {
 LEMMSE_HD std::size_t band_shared_bytes(const WindowTileArgs& a) {
   const std::size_t HW = std::size_t(a.HW), C = std::size_t(a.C);
   const std::size_t doubles = HW + (a.dshift ? HW : 0);
-  const std::size_t floats = 2 * C * HW + (a.weight ? HW : 0) + (a.dshift ? HW : 0) + (2 + 3 * C) * HW;
+  const std::size_t floats = C * HW + (a.weight ? HW : 0) + (a.dshift ? HW : 0) + (2 + 3 * C) * HW;
   return band_hbuf_bytes(a) + doubles * sizeof(double) + floats * sizeof(float) + (a.valid ? HW * sizeof(int) : 0);
 }
 
@@ -106,8 +105,6 @@ LEMMSE_HD BandShared band_shared_layout(const WindowTileArgs& a, void* base) {
   s.dshift = a.dshift ? d : nullptr;
   d += a.dshift ? HW : 0;
   float* f = reinterpret_cast<float*>(d);
-  s.q = f;
-  f += C * HW;
   s.key = f;
   f += C * HW;
   s.weight = a.weight ? f : nullptr;
@@ -161,11 +158,12 @@ LEMMSE_HD void band_lane_init(const WindowTileArgs& a, BandLane& L, int tid) {
   }
 }
 
-// Start of a block: static per-key data and the query image into shared memory (all threads,
-// strided), the lane's pixels' slice states emptied (global fp64, shared float32).
-LEMMSE_HD void band_begin_shared(const WindowTileArgs& a, const BandShared& sh, long long img, int tid, int nthreads) {
-  const std::size_t HW = std::size_t(a.HW), CHW = std::size_t(a.C) * HW;
-  for (std::size_t i = std::size_t(tid); i < CHW; i += std::size_t(nthreads)) sh.q[i] = a.q[std::size_t(img) * CHW + i];
+// Start of a block: static per-key data into shared memory (all threads, strided), the lane's
+// pixels' slice states emptied (global fp64, shared float32). The query image stays out of shared
+// memory: each lane holds its column's values in registers (band_query), which leaves room for a
+// third block per SM on 32 × 32 images (70–73 KB per block at P = 5–11, three colours).
+LEMMSE_HD void band_begin_shared(const WindowTileArgs& a, const BandShared& sh, int tid, int nthreads) {
+  const std::size_t HW = std::size_t(a.HW);
   for (std::size_t i = std::size_t(tid); i < HW; i += std::size_t(nthreads)) {
     if (sh.weight) sh.weight[i] = a.weight[i];
     if (sh.dshift) {
@@ -197,13 +195,20 @@ LEMMSE_HD void band_load_image(const WindowTileArgs& a, const BandShared& sh, lo
   for (std::size_t i = std::size_t(tid); i < n; i += std::size_t(nthreads)) sh.key[i] = a.keys[off + i];
 }
 
-// e of query pixel (rq, j) against key pixel (kr, kc): the tiled kernel's arithmetic.
+// The C values of query pixel qm of query image img.
 template <int C>
-LEMMSE_HD float band_e(const WindowTileArgs& a, const BandShared& sh, int qm, int kn) {
+LEMMSE_HD void band_query(const WindowTileArgs& a, long long img, int qm, float* q) {
+  LEMMSE_UNROLL
+  for (int c = 0; c < C; ++c) q[c] = a.q[(std::size_t(img) * C + std::size_t(c)) * std::size_t(a.HW) + std::size_t(qm)];
+}
+
+// e of a query pixel with values q[c] against key pixel kn: the tiled kernel's arithmetic.
+template <int C>
+LEMMSE_HD float band_e(const WindowTileArgs& a, const BandShared& sh, const float* q, int kn) {
   float e = 0.0f;
   LEMMSE_UNROLL
   for (int c = 0; c < C; ++c) {
-    const float d = sh.q[c * a.HW + qm] - sh.key[c * a.HW + kn];
+    const float d = q[c] - sh.key[c * a.HW + kn];
     e += d * d;
   }
   if (sh.weight) e *= sh.weight[kn];

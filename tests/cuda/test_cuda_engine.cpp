@@ -189,6 +189,13 @@ TEST_CASE("CUDA whitened engine meets the accuracy bar on random images", "[gpu]
     for (int P : {3, 5})
       for (double sigma : {0.001, 0.01, 0.1, 1.0})
         check_bar(run_cuda, train, clean, "blur-gaussian:1", PreinverseKind::inverse, cm, EstimatorKind::lemmse, P, sigma, Data::random);
+  // Images of fewer than 64 pixels: a 64-key tile spans several training images (the kernels'
+  // key cursor wraps more than once per tile).
+  const ImageShape tiny{1, 6, 7};
+  Images ttrain = random_images(30, tiny, 703), tclean = random_images(2, tiny, 704);
+  for (double sigma : {0.01, 0.1})
+    check_bar(run_cuda, ttrain, tclean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, 3, sigma,
+              Data::random);
 }
 
 TEST_CASE("CUDA whitened engine meets the accuracy bar on real images (P = 3 … 11)", "[gpu][whitened][real]") {

@@ -69,7 +69,7 @@ void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slic
   const BandShared sh = band_shared_layout(a, smem.data());
   const int nthreads = band_threads(a), wh = band_window_rows(a), ww = band_window_cols(a);
   std::vector<BandLane> L(nthreads);
-  for (int tid = 0; tid < nthreads; ++tid) band_begin_shared(a, sh, img, tid, nthreads);
+  for (int tid = 0; tid < nthreads; ++tid) band_begin_shared(a, sh, tid, nthreads);
   for (int tid = 0; tid < nthreads; ++tid) {
     band_lane_init(a, L[tid], tid);
     band_begin_lane<C>(a, sh, L[tid], img, slice);
@@ -93,7 +93,11 @@ void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slic
           int rq = rstart, kr = (rstart + ti) % a.H;
           for (int i = 0; i < nwalk; ++i) {
             HT lv[kBandLevels][kBandLanes];
-            for (int l = 0; l < kBandLanes; ++l) lv[0][l] = band_e<C>(a, sh, rq * a.W + lanes[l].j, kr * a.W + kc[l]);
+            for (int l = 0; l < kBandLanes; ++l) {
+              float q[C];
+              band_query<C>(a, img, rq * a.W + lanes[l].j, q);
+              lv[0][l] = band_e<C>(a, sh, q, kr * a.W + kc[l]);
+            }
             for (int v = 1; v < kBandLevels; ++v)
               if ((1 << v) <= ww)
                 for (int l = 0; l < kBandLanes; ++l) lv[v][l] = lv[v - 1][l] + lv[v - 1][lanes[l].src_build[v - 1]];
