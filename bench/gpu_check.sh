@@ -12,6 +12,7 @@
 # Set GPU_CHECK_QUICK=1 to leave out the slow sanitizers (memcheck of the whitened cases stays), the
 # 50,000-image rows, the CPU rows, the PyTorch baselines and most accuracy rows;
 # GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only);
+# GPU_CHECK_SWEEP=1 for measurements only (band/tiled over P and σ, defaults, 50,000 images, PyTorch);
 # GPU_CHECK_KERNELS=1 for a short check of kernel changes (GPU tests, band/tiled/whitened rows, Nsight
 # Compute sections of each main kernel, memcheck; about 6 minutes on an H200);
 # GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 4 minutes on an H200): its GPU tests,
@@ -47,6 +48,44 @@ json.dump({os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glo
 PY
 }
 stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
+if [ -n "${GPU_CHECK_SWEEP:-}" ]; then
+  # Measurements only (about 4 minutes on an H200): band and tiled window kernels over P and σ,
+  # the engine's defaults on CIFAR-10 10,000 (window and whitened) and on the 50,000-image set,
+  # the PyTorch baselines on the same rows. No tests: run it on kernels GPU_CHECK_KERNELS passed.
+  res="$OUT/sweep.txt"; : > "$res"
+  row() { echo "$*" | tee -a "$res"; }
+  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
+    cmake --build "$B" -j "$(nproc)" --target lemmse_bench > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
+  stamp built
+  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
+  kb() {  # name, environment assignment, then lemmse_bench arguments
+    local name=$1 envset=$2; shift 2
+    env $envset timeout 100 "$B/lemmse_bench" --json "$W/bench/$name.json" "$@" > "$L/bench_$name.log" 2>&1
+    row "# $name [$envset] (rc=$?)"; grep -v "^\[" "$L/bench_$name.log" | tail -12 | tee -a "$res"
+    stamp "$name"; merge_bench_json
+  }
+  if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
+    C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test --train-count 10000 --backend cuda --repeat 3 --no-reference)
+    kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --patch 5,7,11 --sigma 0.01,0.1,0.5 --dump-dir "$W/dump"
+    kb cuda_band17_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --patch 17 --sigma 0.01,0.1
+    kb cuda_tile_cifar10k LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --patch 5,7,11,17 --sigma 0.1,0.5
+    kb cuda_whitened_default_cifar10k LEMMSE_DEFAULTS=1 "${C10[@]}" --problem blur-gaussian:1 --preinverse inverse --patch 5,7,11 --sigma 0.1 --dump-dir "$W/dumpw"
+  fi
+  kb cuda_default_rgb32_50k LEMMSE_DEFAULTS=1 --builtin rgb32 --train-count 50000 --backend cuda --patch 5,17 --sigma 0.1 --repeat 3 --no-reference
+  if [ -n "${LEMMSE_DATA_DIR:-}" ] && python3 -c "import torch" 2> /dev/null; then
+    timeout 100 python3 bench/torch_baseline.py --dump-dir "$W/dump" --rows le-mmse_P5_s0.100000 le-mmse_P11_s0.100000 \
+      --patch 5 11 --sigma 0.1 0.1 --json "$W/bench/torch_cifar10k.json" > "$L/torch.log" 2>&1
+    row "# PyTorch fp32, window rows (rc=$?)"; tail -4 "$L/torch.log" | tee -a "$res"
+    timeout 100 python3 bench/torch_baseline.py --whitened --dump-dir "$W/dumpw" --rows le-mmse_P5_s0.100000 le-mmse_P7_s0.100000 le-mmse_P11_s0.100000 \
+      --patch 5 7 11 --sigma 0.1 0.1 0.1 --json "$W/bench/torch_whitened_cifar10k.json" > "$L/torch_whitened.log" 2>&1
+    row "# PyTorch fp32, whitened rows (rc=$?)"; tail -5 "$L/torch_whitened.log" | tee -a "$res"
+  fi
+  stamp done
+  merge_bench_json
+  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
+  echo "---- sweep ($gpu) ----"; cat "$res"
+  exit 0
+fi
 if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
   # Kernel changes in one short call (about 6 minutes on an H200): build; every GPU test (and the
   # whitened ones again under mma2); band (forced) and tiled window kernels and the whitened mma,

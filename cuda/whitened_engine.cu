@@ -350,7 +350,7 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     int dev = 0, major = 0;
     LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
     LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    if (variant == WtVariant::automatic) variant = major >= 8 ? WtVariant::mma : WtVariant::direct;
+    if (variant == WtVariant::automatic) variant = major >= 8 ? WtVariant::mma2 : WtVariant::direct;
     if ((variant == WtVariant::mma || variant == WtVariant::mma2) && major < 8)
       throw Unsupported("LEMMSE_WHITENED_KERNEL=mma or mma2 needs fp64 tensor cores (compute capability 8.0 or newer)");
   }

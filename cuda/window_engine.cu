@@ -56,14 +56,15 @@ int choose_tile_shifts(const WindowTileArgs& a) {
 
 // The band kernel (kernels/window_band.hpp) where it fits (images ≤ 32 columns and 64 rows, P×P
 // windows), where its shared memory does, and where it was measured faster than the tiled kernel
-// (H200, CIFAR-10, 10,000 training images, kernel ms; bench/results/2026-11-26-h200-band-kernel.md):
-//   P = 5:  σ = 0.01 band 83 / tiled 140;  σ = 0.1 band 177 / tiled 145  → band at σ ≤ 0.01
-//   P = 11: σ = 0.01 band 136 / tiled 165; σ = 0.1 band 151 / tiled 165  → band at σ ≤ 0.1
-//   σ = 0.5 (band before its ln K + 38 skip: 312 / 396 against 147 / 172) and P = 17 (fp64
-//   horizontal sums; 303–489 against 190): tiled.
-// More keys pass the band kernel's screen as σ grows and take its per-row exact path. Windows of
-// 7 and 9 columns were not measured: they follow P = 5's rule. LEMMSE_WINDOW_KERNEL=tile|band
-// forces one (band where it cannot run is an error), for measurements and tests.
+// (H200, CIFAR-10, 10,000 training images, kernel ms, band and tiled in the same call;
+// bench/results/2026-11-27-h200-kernels.md):
+//   P = 5:  σ = 0.01 band 62;  σ = 0.1 band 133 / tiled 145
+//   P = 11: σ = 0.01 band 137; σ = 0.1 band 154 / tiled 165
+//   → band for windows of ≤ 11 columns at σ ≤ 0.1 (7 and 9 columns follow, not measured).
+// σ = 0.5 (an earlier band kernel: 312 / 396 ms against tiled 147 / 172) and P = 17 (fp64
+// horizontal sums; 303–489 against 190): tiled. More keys pass the band kernel's screen as σ
+// grows and take its per-row exact path. LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it
+// cannot run is an error), for measurements and tests.
 bool choose_band(const WindowTileArgs& a) {
   const bool fits = band_fits(a) && band_shared_bytes(a) <= device_shared_limit();
   if (const char* env = std::getenv("LEMMSE_WINDOW_KERNEL")) {
@@ -74,7 +75,7 @@ bool choose_band(const WindowTileArgs& a) {
     return true;
   }
   const double sigma = std::sqrt(0.5 / a.inv_two_sigma2) * (1 - 1e-9);
-  return fits && !band_h64(a) && (sigma <= 0.01 || (band_window_cols(a) >= 11 && sigma <= 0.1));
+  return fits && !band_h64(a) && sigma <= 0.1;
 }
 
 }  // namespace

@@ -19,10 +19,12 @@ std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings
 std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L, std::size_t n);
 
 // The CUDA whitened engine's distance kernel: direct fp64 differences (2 instructions per element),
-// the fp64 dot-product form (1), or that form on the fp64 tensor cores (sm_80+). automatic (no
-// LEMMSE_WHITENED_KERNEL=direct|dot|mma): mma where the device has fp64 tensor cores, else direct.
-// Measured on an H200 (CIFAR-10, 10,000 training images, P = 5 / 11): direct 272 / 1238 ms,
-// dot 268 / 1134, mma 244 / 978 (bench/results/2026-11-26-h200-whitened.md).
+// the fp64 dot-product form (1), or that form on the fp64 tensor cores (sm_80+): mma compiled for
+// one block per SM (214 registers), mma2 for two (128 registers, a few spills). automatic (no
+// LEMMSE_WHITENED_KERNEL=direct|dot|mma|mma2): mma2 where the device has fp64 tensor cores, else
+// direct. Measured on an H200 (CIFAR-10, 10,000 training images, P = 5 / 7 / 11, kernel ms, one
+// call): mma 211 / 325 / 860, mma2 178 / 297 / 845, dot 235 (P = 5)
+// (bench/results/2026-11-27-h200-kernels.md; before the key cursor: mma 244 / 381 / 978).
 enum class WtVariant { automatic, direct, dot, mma, mma2 };
 WtVariant whitened_variant();
 
