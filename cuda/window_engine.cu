@@ -56,15 +56,15 @@ int choose_tile_shifts(const WindowTileArgs& a) {
 
 // The band kernel (kernels/window_band.hpp) where it fits (images ≤ 32 columns and 64 rows, P×P
 // windows), where its shared memory does, and where it was measured faster than the tiled kernel
-// (H200, CIFAR-10, 10,000 training images, kernel ms, band and tiled in the same call;
+// (H200, CIFAR-10, 10,000 training images, kernel ms, band / tiled in the same call;
 // bench/results/2026-11-27-h200-kernels.md):
-//   P = 5:  σ = 0.01 band 62;  σ = 0.1 band 133 / tiled 145
-//   P = 11: σ = 0.01 band 137; σ = 0.1 band 154 / tiled 165
-//   → band for windows of ≤ 11 columns at σ ≤ 0.1 (7 and 9 columns follow, not measured).
-// σ = 0.5 (an earlier band kernel: 312 / 396 ms against tiled 147 / 172) and P = 17 (fp64
-// horizontal sums; 303–489 against 190): tiled. More keys pass the band kernel's screen as σ
-// grows and take its per-row exact path. LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it
-// cannot run is an error), for measurements and tests.
+//   σ = 0.1:  P = 5  133 / 145;  P = 7  143 / 154;  P = 11 154 / 166;  P = 17 259 / 189
+//   σ = 0.5:  P = 5  253 / 147;  P = 7  354 / 159;  P = 11 377 / 172
+//   σ = 0.01: band 61 (P = 5), 100 (7), 139 (11), 251 (17)
+//   → band for windows of ≤ 11 columns (float32 horizontal sums) at σ ≤ 0.1; tiled elsewhere.
+// More keys pass the band kernel's screen as σ grows and take its per-row exact path.
+// LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it cannot run is an error), for
+// measurements and tests.
 bool choose_band(const WindowTileArgs& a) {
   const bool fits = band_fits(a) && band_shared_bytes(a) <= device_shared_limit();
   if (const char* env = std::getenv("LEMMSE_WINDOW_KERNEL")) {

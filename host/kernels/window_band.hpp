@@ -32,10 +32,11 @@
 // stretch by |skip|·2⁻²⁴/scale2): every key the exact test keeps passes the screen
 // (tests/kernels/test_window_band.cpp checks the same bits with and without it).
 //
-// Measured on an H200 (bench/results/2026-11-26-h200-band-kernel.md): the walk alone is 1.7× the
-// whole tiled kernel (P = 5, σ = 0.01: 83 ms against 140), but keys that pass the screen take the
-// exact path one band row at a time, divergent within the warp: at P = 5, σ = 0.1 and at P = 17
-// the tiled kernel is faster, and the engine chooses by that (cuda/window_engine.cu, choose_band).
+// Measured on an H200 (bench/results/2026-11-27-h200-kernels.md): 61 ms at P = 5, σ = 0.01 and
+// 133 ms at σ = 0.1 against the tiled kernel's 145, but keys that pass the screen take the exact
+// path one band row at a time, divergent within the warp (19 of 32 lanes active at σ = 0.1): at
+// σ = 0.5 and at P = 17 the tiled kernel is faster, and the engine chooses by that
+// (cuda/window_engine.cu, choose_band).
 #pragma once
 #include <cfloat>
 #include <cmath>
