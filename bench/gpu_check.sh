@@ -14,7 +14,8 @@
 # GPU_CHECK_WHITENED_ONLY=1 to leave out the window engine's benchmark rows (issue 4's rows only);
 # GPU_CHECK_SWEEP=1 for measurements only (band/tiled over P and σ, defaults, 50,000 images, PyTorch);
 # GPU_CHECK_KERNELS=1 for a short check of kernel changes (GPU tests, band/tiled/whitened rows, Nsight
-# Compute sections of each main kernel, memcheck; about 6 minutes on an H200);
+# Compute sections of each main kernel, memcheck; about 5 minutes on an H200; with GPU_CHECK_QUICK=1
+# about 3.5: no Nsight Compute, accuracy rows or whitened variants other than the default);
 # GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 4 minutes on an H200): its GPU tests,
 # memcheck and racecheck on its small cases, band and tiled kernels (LEMMSE_WINDOW_KERNEL) on the
 # 10,000-image rows, accuracy rows, the 50,000-image row, PyTorch on the same rows; with
@@ -112,15 +113,18 @@ if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
     }
     kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
     kb cuda_tile_cifar10k LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.1 --repeat 3 --no-reference
-    for v in mma mma2 dot; do
+    vs="mma mma2 dot"; [ -n "${GPU_CHECK_QUICK:-}" ] && vs=mma2  # quick: the default only
+    for v in $vs; do
       pp=5,7,11; [ $v = dot ] && pp=5
       kb cuda_whitened_${v}_cifar10k LEMMSE_WHITENED_KERNEL=$v "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch $pp --sigma 0.1 --repeat 3 --no-reference
     done
-    kb cuda_band_cifar100_accuracy LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 100 --backend cuda --patch 5,17 --sigma 0.01,0.1 --repeat 1
-    kb cuda_whitened_mma2_cifar100_accuracy LEMMSE_WHITENED_KERNEL=mma2 "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 5,11 --sigma 0.1 --repeat 1
+    [ -z "${GPU_CHECK_QUICK:-}" ] && kb cuda_band_cifar100_accuracy LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 100 --backend cuda --patch 5,17 --sigma 0.01,0.1 --repeat 1
+    [ -z "${GPU_CHECK_QUICK:-}" ] && kb cuda_whitened_mma2_cifar100_accuracy LEMMSE_WHITENED_KERNEL=mma2 "${C10[@]}" "${WH[@]}" --train-count 100 --backend cuda --patch 5,11 --sigma 0.1 --repeat 1
     # Nsight Compute: one launch of each main kernel, 10,000 training images (a full grid)
     NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2> /dev/null | head -1)
-    if [ -n "$NCU" ]; then
+    if [ -n "${GPU_CHECK_QUICK:-}" ]; then
+      row "ncu: left out (GPU_CHECK_QUICK)"
+    elif [ -n "$NCU" ]; then
       sec=(--section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section SchedulerStats
            --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section InstructionStats)
       prof() {  # name, kernel regex, environment assignment, then lemmse_bench arguments

@@ -60,8 +60,6 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   const std::size_t need = (p.HW + kTileThreads - 1) / kTileThreads;
   while (std::size_t(in.ppt) < need) in.ppt *= 2;
 
-  in.keys.assign(p.keys.data.begin(), p.keys.data.end());
-  in.vals.assign(train.data.begin(), train.data.end());
   in.weight.assign(p.pixel_weight.begin(), p.pixel_weight.end());
   // Bias in distance units (logit = −g/2σ² with g = D − 2σ² bias), so one float carries the key's score.
   for (double b : p.key_bias) {

@@ -15,7 +15,7 @@ struct TileInputs {
   WindowTileArgs args{};  // scalar fields set; pointer fields null (set to device or host copies)
   std::size_t nimg = 0;
   int ppt = 1;            // pixels per thread (1, 2, 4, 8 or 16)
-  std::vector<float> q, keys, vals, weight;
+  std::vector<float> q, weight;  // keys (p.keys) and values (train) are converted by the caller
   std::vector<double> dshift;
   std::vector<std::uint8_t> valid;
   std::vector<int> pattern;

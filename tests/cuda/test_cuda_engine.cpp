@@ -164,6 +164,20 @@ TEST_CASE("CUDA engine refuses what it does not cover, with the reason", "[gpu]"
   CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, big.train, iota_ids(2), big.A, big.B, big.y), Catch::Contains("pixels"));
 }
 
+TEST_CASE("CUDA engine: keys and values uploaded in small staged chunks give the same bits", "[gpu][sanitize]") {
+  REQUIRE_DEVICE();
+  Case c = make_case(ImageShape{3, 12, 10}, 23, 2, "denoise", PreinverseKind::identity, 0.1, 471);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
+  const EstimatorOutputs whole = run_cuda(s, c.train, c.A, c.B, c.y);
+  for (const char* chunk : {"1", "997", "360"}) {  // one value, a prime, one image per chunk
+    ScopedEnv env("LEMMSE_UPLOAD_CHUNK", chunk);
+    const EstimatorOutputs part = run_cuda(s, c.train, c.A, c.B, c.y);
+    CHECK(std::memcmp(whole.estimate.data.data(), part.estimate.data.data(), whole.estimate.data.size() * 8) == 0);
+  }
+  ScopedEnv bad("LEMMSE_UPLOAD_CHUNK", "0");
+  CHECK_THROWS_AS(run_cuda(s, c.train, c.A, c.B, c.y), InvalidArgument);
+}
+
 TEST_CASE("CUDA engine: 1, 2 or 4 shifts per barrier round give the same bits", "[gpu][sanitize]") {
   REQUIRE_DEVICE();
   Case c = make_case(ImageShape{3, 10, 11}, 20, 2, "inpaint-box:3", PreinverseKind::eps_mask, 0.1, 461);

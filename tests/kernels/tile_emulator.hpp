@@ -129,8 +129,9 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   TileInputs in = prepare_tile_inputs(s, p, train, B, y);
   WindowTileArgs a = in.args;
   a.q = in.q.data();
-  a.keys = in.keys.data();
-  a.vals = in.vals.data();
+  const std::vector<float> keys(p.keys.data.begin(), p.keys.data.end()), vals(train.data.begin(), train.data.end());  // as the engine uploads them
+  a.keys = keys.data();
+  a.vals = vals.data();
   a.weight = in.weight.empty() ? nullptr : in.weight.data();
   a.dshift = in.dshift.empty() ? nullptr : in.dshift.data();
   a.valid = in.valid.empty() ? nullptr : in.valid.data();
