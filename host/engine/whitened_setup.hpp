@@ -23,7 +23,8 @@ std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L
 // one block per SM (214 registers), mma2 for two (128 registers, a few spills). automatic (no
 // LEMMSE_WHITENED_KERNEL=direct|dot|mma|mma2): mma2 where the device has fp64 tensor cores, else
 // direct. Measured on an H200 (CIFAR-10, 10,000 training images, P = 5 / 7 / 11, kernel ms, one
-// call): mma 211 / 325 / 860, mma2 178 / 297 / 845, dot 235 (P = 5)
+// call): mma 211 / 325 / 860, mma2 178 / 297 / 845, dot 235 (P = 5); mma2 with the tile's values
+// staged in shared memory (a later call): 151 / 275 / 814
 // (bench/results/2026-11-27-h200-kernels.md; before the key cursor: mma 244 / 381 / 978).
 enum class WtVariant { automatic, direct, dot, mma, mma2 };
 WtVariant whitened_variant();
