@@ -105,9 +105,11 @@ void check_host_memory(const EstimatorSettings& s, const Images& train, const Im
   // CPU engines: one softmax state per (slice, pixel): the window engine's rows with float32
   // partial sums, or the whitened engine's SoftmaxAcc per pixel
   const double state = whitened ? HW * double(sizeof(SoftmaxAcc<double>)) : cpu::AccStore::bytes(std::size_t(HW), int(train.shape.c));
-  need += std::ceil(double(train.n) / 16.0) * state;
-  if (whitened)  // whitened vectors (C·P² doubles per position): the query's, and two key copies per thread
-    need += (1.0 + 2.0 * std::max(threads, 1)) * HW * double(train.shape.c) * double(s.patch) * double(s.patch) * 8.0;
+  // (the whitened engine holds a group of query images' states at once)
+  const double group = whitened ? double(whitened_group_images(y.n, train.n, std::size_t(HW))) : 1.0;
+  need += std::ceil(double(train.n) / 16.0) * state * group;
+  if (whitened)  // whitened vectors (C·P² doubles per position): the group's queries, two key copies per thread
+    need += (group + 2.0 * std::max(threads, 1)) * HW * double(train.shape.c) * double(s.patch) * double(s.patch) * 8.0;
   const double avail = available_host_bytes();
   if (avail > 0 && need > avail)
     throw ResourceError("this run needs about " + gib(need) + " of host memory but " + gib(avail) +

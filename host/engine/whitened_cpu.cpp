@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 
 #include "engine/cpu_kernels.hpp"
@@ -42,6 +43,16 @@ void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t
 
 }  // namespace
 
+std::size_t whitened_group_images(std::size_t nimg, std::size_t ntrain, std::size_t HW) {
+  if (const char* env = std::getenv("LEMMSE_WHITENED_GROUP")) {
+    const long long g = std::atoll(env);
+    if (g < 1) throw InvalidArgument("LEMMSE_WHITENED_GROUP must be a positive number of query images");
+    return std::min(nimg, std::size_t(g));
+  }
+  const double per_image = double((ntrain + kSlice - 1) / kSlice) * double(HW) * double(sizeof(SoftmaxAcc<double>));
+  return std::max<std::size_t>(1, std::min(nimg, std::size_t(double(kWhitenedGroupBytes) / per_image)));
+}
+
 EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, const Images& train,
                                   const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -52,79 +63,91 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   const std::size_t npad = round_up(HW, cpu::kWhitenedLanes), mpad = round_up(HW, MQ);
   // Keys per chunk: ~128 KiB of key panels (L2-resident), whole panels.
   const std::size_t nchunk = std::min(npad, std::max<std::size_t>(1, (16384 / L) / cpu::kWhitenedLanes) * cpu::kWhitenedLanes);
+  // Query images per group: each training image is whitened once per group, not once per query image.
+  const std::size_t group = whitened_group_images(nimg, train.n, HW);
 
   const double block_skip = cpu::skip_nats_for(double(train.n) * double(HW));
   const bool second = s.variance || s.effective_count;  // Σw², Σw(x − K)² only when asked for
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
-  TopkTable image_topk(k > 0 ? HW : 0, k);
+  std::vector<TopkTable> image_topk;
   std::mutex topk_mutex;
   std::atomic<long> done{0};
   std::atomic<bool> cancel{false};
-  std::vector<std::vector<SoftmaxAcc<double>>> partials(nslice);
-  std::vector<double> qw;
-  for (std::size_t img = 0; img < nimg; ++img) {
-    // Whitened query vectors, HW × L, padded with copies of the last pixel's to a whole block.
-    whiten_patches(p, build_query(p, s, B, y.image(img)).q.data(), qw);
-    qw.resize(mpad * L);
-    for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[(HW - 1) * L], L, &qw[m * L]);
+  // partials[g][sl]: image g of the group, slice sl
+  std::vector<std::vector<std::vector<SoftmaxAcc<double>>>> partials(group, std::vector<std::vector<SoftmaxAcc<double>>>(nslice));
+  std::vector<std::vector<double>> qw(group);
+  for (std::size_t g0 = 0; g0 < nimg; g0 += group) {
+    const std::size_t ng = std::min(group, nimg - g0);
+    image_topk.assign(ng, TopkTable(k > 0 ? HW : 0, k));
+    for (std::size_t g = 0; g < ng; ++g) {
+      // Whitened query vectors, HW × L, padded with copies of the last pixel's to a whole block.
+      whiten_patches(p, build_query(p, s, B, y.image(g0 + g)).q.data(), qw[g]);
+      qw[g].resize(mpad * L);
+      for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[g][(HW - 1) * L], L, &qw[g][m * L]);
+    }
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
-          std::vector<SoftmaxAcc<double>>& st = partials[sl];
-          st.resize(HW);
-          for (auto& a : st) softmax_init(a);
-          TopkTable slice_topk(k > 0 ? HW : 0, k);
+          std::vector<TopkTable> slice_topk(ng, TopkTable(k > 0 ? HW : 0, k));
+          for (std::size_t g = 0; g < ng; ++g) {
+            partials[g][sl].resize(HW);
+            for (auto& a : partials[g][sl]) softmax_init(a);
+          }
           Scratch w;
           w.D.resize(MQ * nchunk);
           w.l.resize(npad);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
             load_keys(p, train, b, npad, w);
-            if (!p.all_shifts) {  // l-mmse: key position n = m only
-              for (std::size_t m = 0; m < HW; ++m) {
-                double D = 0;
-                for (std::size_t e = 0; e < L; ++e) {
-                  const double d = qw[m * L + e] - w.kw[m * L + e];
-                  D += d * d;
+            for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
+              std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
+              const double* q = qw[g].data();
+              if (!p.all_shifts) {  // l-mmse: key position n = m only
+                for (std::size_t m = 0; m < HW; ++m) {
+                  double D = 0;
+                  for (std::size_t e = 0; e < L; ++e) {
+                    const double d = q[m * L + e] - w.kw[m * L + e];
+                    D += d * d;
+                  }
+                  const double l = -D * p.inv_two_sigma2;
+                  double x[kMaxChannels];
+                  for (int c = 0; c < C; ++c) x[c] = w.val[std::size_t(c) * npad + m];
+                  softmax_push(st[m], l, x, C, kSkipNats);
+                  if (k > 0) slice_topk[g].push(m, TopkEntry{l, train_ids[b], std::int64_t(m)});
                 }
-                const double l = -D * p.inv_two_sigma2;
-                double x[kMaxChannels];
-                for (int c = 0; c < C; ++c) x[c] = w.val[std::size_t(c) * npad + m];
-                softmax_push(st[m], l, x, C, kSkipNats);
-                if (k > 0) slice_topk.push(m, TopkEntry{l, train_ids[b], std::int64_t(m)});
+                continue;
               }
-              ++done;
-              continue;
-            }
-            // Keys in chunks whose panels stay in L2 across all query blocks (the whole
-            // image's keys, L × HW doubles, do not at CIFAR-10 sizes); per pixel the chunks arrive
-            // in key order.
-            for (std::size_t n0 = 0; n0 < npad; n0 += nchunk) {
-              const std::size_t cnt = std::min(nchunk, npad - n0), nreal = n0 < HW ? std::min(cnt, HW - n0) : 0;
-              for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
-                K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), cnt, &qw[m0 * L], w.kP.data() + n0 * L, w.D.data()});
-                for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
-                  const double* D = &w.D[i * cnt];
-                  for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
-                  for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
-                  K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip, second});
-                  if (k > 0) {
-                    const double floor = slice_topk.floor(m0 + i);
-                    for (std::size_t n = 0; n < nreal; ++n)
-                      if (w.l[n] >= floor) slice_topk.push(m0 + i, TopkEntry{w.l[n], train_ids[b], std::int64_t(n0 + n)});
+              // Keys in chunks whose panels stay in L2 across all query blocks (the whole
+              // image's keys, L × HW doubles, do not at CIFAR-10 sizes); per pixel the chunks arrive
+              // in key order.
+              for (std::size_t n0 = 0; n0 < npad; n0 += nchunk) {
+                const std::size_t cnt = std::min(nchunk, npad - n0), nreal = n0 < HW ? std::min(cnt, HW - n0) : 0;
+                for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
+                  K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), cnt, &q[m0 * L], w.kP.data() + n0 * L, w.D.data()});
+                  for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
+                    const double* D = &w.D[i * cnt];
+                    for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
+                    for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
+                    K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip, second});
+                    if (k > 0) {
+                      const double floor = slice_topk[g].floor(m0 + i);
+                      for (std::size_t n = 0; n < nreal; ++n)
+                        if (w.l[n] >= floor) slice_topk[g].push(m0 + i, TopkEntry{w.l[n], train_ids[b], std::int64_t(n0 + n)});
+                    }
                   }
                 }
               }
             }
-            ++done;
+            done += long(ng);
           }
           if (k > 0) {
             std::lock_guard<std::mutex> lock(topk_mutex);
-            image_topk.merge_from(slice_topk);
+            for (std::size_t g = 0; g < ng; ++g) image_topk[g].merge_from(slice_topk[g]);
           }
         },
         progress_poll(s, done, double(nimg * train.n), cancel));
-    merge_slices_and_write(out, s, img, nslice, [&](std::size_t sl, std::size_t m) { return partials[sl][m]; }, image_topk);  // slice order
+    for (std::size_t g = 0; g < ng; ++g)  // slice order
+      merge_slices_and_write(out, s, g0 + g, nslice, [&](std::size_t sl, std::size_t m) { return partials[g][sl][m]; }, image_topk[g]);
   }
   if (s.progress) s.progress(double(nimg * train.n), double(nimg * train.n));
   out.pairs = double(nimg) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);

@@ -5,10 +5,21 @@
 // ||q||² + ||k||² − 2q·k expansion, whose cancellation grows with the whitening's gain (~10⁴).
 // Same work split and merge order as the window engine: (query image × slice of 16 training
 // images) units merged in slice order, bit-identical for any thread count; top-k included.
+// Query images are taken in groups: each slice whitens a training image once and runs every image
+// of the group against it (the keys were whitened again for each query image before).
 #pragma once
+#include <cstddef>
+
 #include "engine/problem.hpp"
 
 namespace lemmse {
+// Bytes of per-(image, slice) softmax states a group of query images may hold.
+constexpr std::size_t kWhitenedGroupBytes = std::size_t(512) << 20;
+// Query images per group for nimg query images against ntrain training images of HW pixels:
+// as many as kWhitenedGroupBytes of states allow (at least 1). LEMMSE_WHITENED_GROUP=G sets it
+// (tests: results are the same bits for any group size).
+std::size_t whitened_group_images(std::size_t nimg, std::size_t ntrain, std::size_t HW);
+
 EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, const Images& train,
                                   const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y);
 }  // namespace lemmse

@@ -2,6 +2,7 @@
 // the explicit Gaussian log-likelihood: the accuracy bar of DESIGN.md §5 on random and real images,
 // top-k, equivariance, determinism across thread counts, rejection of a singular covariance.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/accuracy_bar.hpp"
@@ -108,6 +109,41 @@ TEST_CASE("whitened CPU engine results are bit-identical for any thread count", 
     CHECK(std::memcmp(a.effective_count.data(), b.effective_count.data(), a.effective_count.size() * 8) == 0);
     CHECK(a.topk_position == b.topk_position);
   }
+}
+
+TEST_CASE("whitened CPU engine: each query image alone, or in groups of any size, gives the batch's bits",
+          "[engine][cpu][whitened][determinism]") {
+  const ImageShape shape{2, 7, 8};
+  Images train = random_images(37, shape, 551), clean = random_images(3, shape, 552);  // 3 slices, the last partial
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.1, 3);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  s.topk = 3;
+  s.variance = true;
+  s.threads = 2;
+  const std::size_t CHW = shape.size(), HW = shape.pixels();
+  const EstimatorOutputs all = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+  auto same_image = [&](const EstimatorOutputs& o, std::size_t i, std::size_t j) {  // image i of `all`, image j of o
+    CHECK(std::memcmp(all.estimate.image(i), o.estimate.image(j), CHW * 8) == 0);
+    CHECK(std::memcmp(all.variance.image(i), o.variance.image(j), CHW * 8) == 0);
+    CHECK(std::memcmp(&all.effective_count[i * HW], &o.effective_count[j * HW], HW * 8) == 0);
+    const std::size_t nk = HW * std::size_t(s.topk);
+    CHECK(std::equal(all.topk_position.begin() + long(i * nk), all.topk_position.begin() + long((i + 1) * nk), o.topk_position.begin() + long(j * nk)));
+  };
+  for (std::size_t i = 0; i < y.n; ++i) {
+    Images one(1, y.shape);
+    std::memcpy(one.image(0), y.image(i), CHW * 8);
+    same_image(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, one), i, 0);
+  }
+  for (const char* g : {"1", "2"}) {
+    setenv("LEMMSE_WHITENED_GROUP", g, 1);
+    const EstimatorOutputs grouped = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+    for (std::size_t i = 0; i < y.n; ++i) same_image(grouped, i, i);
+  }
+  setenv("LEMMSE_WHITENED_GROUP", "0", 1);
+  CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
+  unsetenv("LEMMSE_WHITENED_GROUP");
 }
 
 TEST_CASE("whitened metric: a singular patch covariance is rejected with a clear message", "[engine][whitened][errors]") {
