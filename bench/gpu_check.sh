@@ -69,6 +69,7 @@ if [ -n "${GPU_CHECK_SWEEP:-}" ]; then
     C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test --train-count 10000 --backend cuda --repeat 3 --no-reference)
     kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --patch 5,7,11 --sigma 0.01,0.1,0.5 --dump-dir "$W/dump"
     kb cuda_band17_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --patch 17 --sigma 0.01,0.1
+    kb cuda_band_queue_cifar10k "LEMMSE_WINDOW_KERNEL=band LEMMSE_BAND_EXACT=queue" "${C10[@]}" --patch 5,7,11,17 --sigma 0.01,0.1,0.5
     kb cuda_tile_cifar10k LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --patch 5,7,11,17 --sigma 0.1,0.5
     kb cuda_whitened_default_cifar10k LEMMSE_DEFAULTS=1 "${C10[@]}" --problem blur-gaussian:1 --preinverse inverse --patch 5,7,11 --sigma 0.1 --dump-dir "$W/dumpw"
   fi
@@ -112,6 +113,7 @@ if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
       stamp "$name"; merge_bench_json
     }
     kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
+    kb cuda_band_queue_cifar10k "LEMMSE_WINDOW_KERNEL=band LEMMSE_BAND_EXACT=queue" "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.01,0.1,0.5 --repeat 3 --no-reference
     kb cuda_tile_cifar10k LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.1 --repeat 3 --no-reference
     vs="mma mma2 dot"; [ -n "${GPU_CHECK_QUICK:-}" ] && vs=mma2  # quick: the default only
     for v in $vs; do
@@ -134,6 +136,7 @@ if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
         stamp "ncu $name"
       }
       prof band_p5_s0.1 window_band LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
+      prof band_queue_p5_s0.1 window_band "LEMMSE_WINDOW_KERNEL=band LEMMSE_BAND_EXACT=queue" "${C10[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
       prof tile_p5_s0.1 window_tile LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
       prof mma_p5 whitened_mma LEMMSE_WHITENED_KERNEL=mma "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1
       prof mma2_p5 whitened_mma LEMMSE_WHITENED_KERNEL=mma2 "${C10[@]}" "${WH[@]}" --train-count 10000 --backend cuda --patch 5 --sigma 0.1

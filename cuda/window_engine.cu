@@ -225,7 +225,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
   EstimatorOutputs out = finish_tile_outputs(s, in, std::move(ho), y.shape);
   out.backend = Backend::cuda;
-  out.kernel = band ? "band" : "tiled";
+  out.kernel = band ? (a.band_queue ? "band queue" : "band") : "tiled";
   out.device_seconds = 1e-3 * double(ms);
   if (s.progress) s.progress(double(in.nimg) * double(train.n), double(in.nimg) * double(train.n));
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

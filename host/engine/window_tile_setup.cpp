@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "lemmse/errors.hpp"
 
 namespace lemmse {
 
@@ -56,6 +60,14 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   // (the CPU engine's rule). The tiled kernel keeps the hardware exp2's own limit, 2⁻¹²⁶.
   const double keys = double(train.n) * (p.all_shifts ? double(p.HW) : 1.0);
   a.band_skip_log2 = float(std::max(double(kTileSkipLog2), -(std::log(keys) + 38.0) / std::log(2.0)));
+  // The band kernel's exact path: row order (default) or queue order (kernels/window_band.hpp;
+  // same bits). Queue order is not measured on a GPU yet.
+  a.band_queue = 0;
+  if (const char* env = std::getenv("LEMMSE_BAND_EXACT")) {
+    const std::string v = env;
+    if (v == "queue") a.band_queue = 1;
+    else if (v != "row") throw InvalidArgument("LEMMSE_BAND_EXACT must be row or queue; got '" + v + "'");
+  }
   in.nimg = y.n;
   const std::size_t need = (p.HW + kTileThreads - 1) / kTileThreads;
   while (std::size_t(in.ppt) < need) in.ppt *= 2;

@@ -260,14 +260,12 @@ LEMMSE_HD float band_exact(const WindowTileArgs& a, const BandShared& sh, std::s
   return moved ? band_cut(a, sh.gmin[m]) : NAN;
 }
 
-// After the walk of shift (ti, tj): the screen over the band's rows (unrolled: D and the cuts
-// are registers), then the exact path for the rows whose key passed it, one code path for all
-// rows (the update's registers are not multiplied by the rows). kc: the key column of the lane's
-// pixels; hcol: the lane's h column (stride 32); val: the training image's values (C × HW).
-template <int C, class HT>
-LEMMSE_HD void band_finish_shift(const WindowTileArgs& a, const BandShared& sh, BandLane& L, long long img, int ti, int kc,
-                                 const HT* D, const HT* hcol, const float* val) {
-  if (!L.owns) return;
+// After the walk of shift (ti, ·): the screen over the band's rows (unrolled: D and the cuts are
+// registers). Bit k of the result: band row k's key passed (the lane owns a pixel there). kc: the
+// key column of the lane's pixels.
+template <class HT>
+LEMMSE_HD unsigned band_screen(const WindowTileArgs& a, const BandShared& sh, const BandLane& L, int ti, int kc, const HT* D) {
+  if (!L.owns) return 0;
   unsigned pass = 0;
   LEMMSE_UNROLL
   for (int k = 0; k < kBandRows; ++k) {
@@ -278,6 +276,45 @@ LEMMSE_HD void band_finish_shift(const WindowTileArgs& a, const BandShared& sh, 
     if (sh.dshift32) d += sh.dshift32[kr * a.W + kc];
     if (d <= L.cut[k]) pass |= 1u << k;
   }
+  return pass;
+}
+
+// The exact path of one key that passed the screen: band row k of the lane owning column j (band
+// rows from r0), shift (ti, tj); hcol: that lane's h column. Returns the new cut for that pixel, or
+// NAN (running minimum unchanged, or the key incompatible with the pixel). Keys of one shift belong
+// to distinct pixels, so any lane may take any of them, in any order, with the same bits.
+template <int C, class HT>
+LEMMSE_HD float band_exact_key(const WindowTileArgs& a, const BandShared& sh, long long img, int j, int r0, int k, int ti, int tj,
+                               const HT* hcol, const float* val) {
+  int kr = r0 + k + ti, kc = j + tj;
+  if (kr >= a.H) kr -= a.H;
+  if (kc >= a.W) kc -= a.W;
+  const int n = kr * a.W + kc;
+  const std::size_t m = std::size_t((r0 + k) * a.W + j);
+  if (a.valid && !a.valid[(std::size_t(img) * std::size_t(a.HW) + m) * std::size_t(a.npat) + std::size_t(sh.pattern[n])]) return NAN;
+  return band_exact<C>(a, sh, m, n, k, hcol, val);
+}
+
+// Sets band row k's cut (a register array: no dynamic index) unless cut is NAN.
+LEMMSE_HD void band_set_cut(BandLane& L, int k, float cut) {
+  if (cut == cut) {
+    LEMMSE_UNROLL
+    for (int kk = 0; kk < kBandRows; ++kk)
+      if (kk == k) L.cut[kk] = cut;
+  }
+}
+
+// Row order (LEMMSE_BAND_EXACT=row, the default): the screen, then the exact path for the lane's
+// rows whose key passed, one after another — divergent within the warp when lanes pass different
+// numbers of rows (Nsight Compute, P = 5, σ = 0.1: 19 of 32 lanes active on average).
+// (Key and pixel written out rather than through band_exact_key, which recomputes the key column:
+// that form cost this path 2 registers at P = 5, C = 3 — 170, over the 168 that let 3 blocks share
+// an SM.)
+template <int C, class HT>
+LEMMSE_HD void band_finish_shift(const WindowTileArgs& a, const BandShared& sh, BandLane& L, long long img, int ti, int kc,
+                                 const HT* D, const HT* hcol, const float* val) {
+  if (!L.owns) return;
+  unsigned pass = band_screen(a, sh, L, ti, kc, D);
   while (pass) {
     int k = 0;
     while (!((pass >> k) & 1u)) ++k;
@@ -287,13 +324,57 @@ LEMMSE_HD void band_finish_shift(const WindowTileArgs& a, const BandShared& sh, 
     const int n = kr * a.W + kc;
     const std::size_t m = std::size_t((L.r0 + k) * a.W + L.j);
     if (a.valid && !a.valid[(std::size_t(img) * std::size_t(a.HW) + m) * std::size_t(a.npat) + std::size_t(sh.pattern[n])]) continue;
-    const float cut = band_exact<C>(a, sh, m, n, k, hcol, val);
-    if (cut == cut) {
-      LEMMSE_UNROLL
-      for (int kk = 0; kk < kBandRows; ++kk)
-        if (kk == k) L.cut[kk] = cut;  // a register array: no dynamic index
-    }
+    band_set_cut(L, k, band_exact<C>(a, sh, m, n, k, hcol, val));
   }
+}
+
+// Queue order (LEMMSE_BAND_EXACT=queue): the warp's passing keys, ordered by (band row, lane), are
+// dealt out to its lanes 32 at a time, so all lanes work while keys remain. rowmask[k]: the lanes
+// whose row k passed (a warp ballot); first[k]: keys of rows before k. Item i is row k's
+// (i − first[k])-th passing lane for the k with first[k] ≤ i < first[k + 1].
+struct BandQueue {
+  unsigned rowmask[kBandRows];
+  int first[kBandRows + 1];
+};
+
+// The lane holding the n-th (from 0) set bit of mask.
+LEMMSE_HD int band_nth_lane(unsigned mask, int n) {
+#if defined(__CUDA_ARCH__)
+  return int(__fns(mask, 0, n + 1));
+#else
+  for (int l = 0; l < kBandLanes; ++l)
+    if (((mask >> l) & 1u) && n-- == 0) return l;
+  return -1;
+#endif
+}
+
+// Item i of the queue: its band row and lane.
+LEMMSE_HD void band_queue_item(const BandQueue& q, int i, int& k, int& lane) {
+  k = 0;
+  LEMMSE_UNROLL
+  for (int kk = 1; kk < kBandRows; ++kk)
+    if (i >= q.first[kk]) k = kk;
+  unsigned mask = q.rowmask[0];
+  int first = q.first[0];
+  LEMMSE_UNROLL
+  for (int kk = 1; kk < kBandRows; ++kk)
+    if (kk == k) {
+      mask = q.rowmask[kk];
+      first = q.first[kk];
+    }
+  lane = band_nth_lane(mask, i - first);
+}
+
+// The queue index of lane `lane`'s key in band row k (meaningful when its bit is set).
+LEMMSE_HD int band_queue_index(const BandQueue& q, int k, int lane) {
+  unsigned below = lane == 0 ? 0u : (q.rowmask[k] & (0xffffffffu >> (kBandLanes - lane)));
+#if defined(__CUDA_ARCH__)
+  return q.first[k] + __popc(below);
+#else
+  int c = 0;
+  for (; below; below &= below - 1) ++c;
+  return q.first[k] + c;
+#endif
 }
 
 // After each training image: the lane's pixels' float32 states folded into the slice's fp64

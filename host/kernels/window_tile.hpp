@@ -55,6 +55,7 @@ struct WindowTileArgs {
   int band_screen_off;         // tests: the band kernel sends every key to its exact path
   float band_skip_log2;        // the band kernel's drop threshold: log2 of a key's weight relative to the
                                // running maximum below which it is not added (≥ kTileSkipLog2)
+  int band_queue;              // the band kernel's exact path in queue order (LEMMSE_BAND_EXACT=queue), else row order
   const std::uint8_t* valid;   // nimg × HW × npat validity of (query pixel, key pattern), or null
   const int* pattern_of;       // HW pattern id of each key position (with valid)
   int npat;

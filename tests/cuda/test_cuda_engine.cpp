@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "engine/accuracy_bar.hpp"
 #include "engine/problem.hpp"
@@ -83,24 +84,29 @@ TEST_CASE("CUDA engine meets the accuracy bar on real images (P = 3 … 17)", "[
 TEST_CASE("CUDA engine agrees with the host emulation of its blocks", "[gpu][sanitize]") {
   REQUIRE_DEVICE();
   // Same arithmetic; only the hardware exp2 (≤ 2 ulp) and FMA contraction differ. Both kernels:
-  // the band kernel (default at this size; P = 13 takes its fp64 horizontal sums) and the tiled one.
+  // the band kernel (default at this size; P = 13 takes its fp64 horizontal sums) with its exact
+  // path in row and in queue order (LEMMSE_BAND_EXACT, read by the device run and the emulation
+  // alike), and the tiled one.
   for (EmulatedKernel kernel : {EmulatedKernel::band, EmulatedKernel::tile})
-    for (int P : {5, 13})
-      for (auto pre : {PreinverseKind::identity, PreinverseKind::mask, PreinverseKind::eps_mask}) {
-        Case c = make_case(ImageShape{2, 13, 14}, 21, 2, "inpaint-box:5", pre, 0.1, 421);
-        EstimatorSettings s = settings(EstimatorKind::lemmse, P, 0.1);
-        EstimatorOutputs dev = [&] {
-          ScopedEnv env("LEMMSE_WINDOW_KERNEL", kernel == EmulatedKernel::band ? "band" : "tile");
-          return run_cuda(s, c.train, c.A, c.B, c.y);
-        }();
-        EstimatorOutputs emu = emulate_window_engine(s, build_problem(s, c.train, c.A, c.B), c.train, c.B, c.y, 1, kernel);
-        INFO("B = " << to_string(pre) << " P = " << P << (kernel == EmulatedKernel::band ? " band" : " tile"));
-        CHECK(dev.kernel == (kernel == EmulatedKernel::band ? "band" : "tiled"));
-        CHECK(psnr(emu.estimate.data.data(), dev.estimate.data.data(), dev.estimate.data.size()) > 120);
-        // Absolute margin: ε-mask logits are large, and 1e-7 of them is ~1e-6 nats (seen: 1.6e-6).
-        for (std::size_t m = 0; m < dev.log_density.size(); ++m)
-          REQUIRE(dev.log_density[m] == Approx(emu.log_density[m]).epsilon(1e-5).margin(1e-5));
-      }
+    for (const char* order : {"row", "queue"})
+      for (int P : {5, 13})
+        for (auto pre : {PreinverseKind::identity, PreinverseKind::mask, PreinverseKind::eps_mask}) {
+          if (kernel == EmulatedKernel::tile && std::string(order) == "queue") continue;
+          ScopedEnv exact("LEMMSE_BAND_EXACT", order);
+          Case c = make_case(ImageShape{2, 13, 14}, 21, 2, "inpaint-box:5", pre, 0.1, 421);
+          EstimatorSettings s = settings(EstimatorKind::lemmse, P, 0.1);
+          EstimatorOutputs dev = [&] {
+            ScopedEnv env("LEMMSE_WINDOW_KERNEL", kernel == EmulatedKernel::band ? "band" : "tile");
+            return run_cuda(s, c.train, c.A, c.B, c.y);
+          }();
+          EstimatorOutputs emu = emulate_window_engine(s, build_problem(s, c.train, c.A, c.B), c.train, c.B, c.y, 1, kernel);
+          INFO("B = " << to_string(pre) << " P = " << P << (kernel == EmulatedKernel::band ? " band, " : " tile, ") << order);
+          CHECK(dev.kernel == (kernel == EmulatedKernel::tile ? "tiled" : std::string(order) == "queue" ? "band queue" : "band"));
+          CHECK(psnr(emu.estimate.data.data(), dev.estimate.data.data(), dev.estimate.data.size()) > 120);
+          // Absolute margin: ε-mask logits are large, and 1e-7 of them is ~1e-6 nats (seen: 1.6e-6).
+          for (std::size_t m = 0; m < dev.log_density.size(); ++m)
+            REQUIRE(dev.log_density[m] == Approx(emu.log_density[m]).epsilon(1e-5).margin(1e-5));
+        }
 }
 
 TEST_CASE("CUDA engine: band and tiled kernels both meet the bar on CIFAR-sized images", "[gpu]") {
@@ -108,8 +114,9 @@ TEST_CASE("CUDA engine: band and tiled kernels both meet the bar on CIFAR-sized 
   // 32 × 32 × 3, the band kernel's full warp; the tiled kernel forced on the same problems.
   const ImageShape shape{3, 32, 32};
   Images train = random_images(12, shape, 471), clean = random_images(1, shape, 472);
-  for (const char* kernel : {"band", "tile"}) {
-    ScopedEnv env("LEMMSE_WINDOW_KERNEL", kernel);
+  for (const char* kernel : {"band", "tile", "band-queue"}) {
+    ScopedEnv env("LEMMSE_WINDOW_KERNEL", std::string(kernel) == "tile" ? "tile" : "band");
+    ScopedEnv exact("LEMMSE_BAND_EXACT", std::string(kernel) == "band-queue" ? "queue" : "row");
     for (int P : {5, 11, 13, 25})
       check_bar(run_cuda, train, clean, "denoise", PreinverseKind::identity, Compat::consistent, EstimatorKind::lemmse, P, 0.05, Data::random);
     check_bar(run_cuda, train, clean, "inpaint-box:9", PreinverseKind::eps_mask, Compat::consistent, EstimatorKind::lmmse, 7, 0.1, Data::random);

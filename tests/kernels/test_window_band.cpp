@@ -3,10 +3,12 @@
 // random and real images, the screen's exactness (same bits with and without it), odd shapes
 // (columns < 32, rows not a multiple of the band), and the shapes it refuses.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/accuracy_bar.hpp"
 #include "engine/problem.hpp"
+#include "lemmse/errors.hpp"
 #include "kernels/tile_emulator.hpp"
 
 using namespace lemmse;
@@ -80,6 +82,47 @@ TEST_CASE("emulated band kernel: the screen changes no bit", "[engine][band]") {
         CHECK(same_bits(screened.log_density, all.log_density));
         CHECK(same_bits(screened.effective_count, all.effective_count));
       }
+}
+
+TEST_CASE("emulated band kernel: the exact path in queue order gives row order's bits", "[engine][band]") {
+  // LEMMSE_BAND_EXACT=queue deals a warp's passing keys to its lanes; the keys of one shift belong
+  // to distinct pixels, so the order cannot change a bit. Odd shapes (idle lanes, a short last
+  // band), biases and binary-mask strata, both horizontal-sum types (P = 17: fp64).
+  struct Case {
+    ImageShape shape;
+    int P;
+  };
+  for (const Case& c : {Case{{3, 13, 30}, 3}, Case{{3, 13, 30}, 7}, Case{{1, 21, 28}, 5}, Case{{2, 20, 20}, 17}}) {
+    Images train = random_images(12, c.shape, 561), clean = random_images(2, c.shape, 562);
+    for (auto pre : {PreinverseKind::identity, PreinverseKind::eps_mask, PreinverseKind::mask})
+      for (double sigma : {0.02, 0.2, 1.0}) {
+        ForwardOperator A = make_forward_operator("inpaint-box:5", c.shape, Compat::consistent);
+        PreInverse B = make_preinverse(pre, A, Compat::consistent);
+        Images y = make_measurements(clean, A, sigma, 7);
+        EstimatorSettings s = settings(EstimatorKind::lemmse, c.P, sigma);
+        s.variance = s.log_density = s.effective_count = true;
+        const Problem p = build_problem(s, train, A, B);
+        EstimatorOutputs row = emulate_window_engine(s, p, train, B, y, 1, EmulatedKernel::band);
+        setenv("LEMMSE_BAND_EXACT", "queue", 1);
+        EstimatorOutputs queue = emulate_window_engine(s, p, train, B, y, 1, EmulatedKernel::band);
+        unsetenv("LEMMSE_BAND_EXACT");
+        INFO("shape " << c.shape.c << "×" << c.shape.h << "×" << c.shape.w << " B=" << to_string(pre) << " σ=" << sigma << " P=" << c.P);
+        CHECK(same_bits(row.estimate.data, queue.estimate.data));
+        CHECK(same_bits(row.variance.data, queue.variance.data));
+        CHECK(same_bits(row.log_density, queue.log_density));
+        CHECK(same_bits(row.effective_count, queue.effective_count));
+      }
+  }
+  setenv("LEMMSE_BAND_EXACT", "diagonal", 1);
+  const ImageShape shape{1, 8, 8};
+  Images train = random_images(2, shape, 563), clean = random_images(1, shape, 564);
+  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  CHECK_THROWS_AS(emulate_window_engine(s, build_problem(s, train, A, B), train, B, make_measurements(clean, A, 0.1, 1), 1,
+                                        EmulatedKernel::band),
+                  InvalidArgument);
+  unsetenv("LEMMSE_BAND_EXACT");
 }
 
 TEST_CASE("emulated band kernel: σ → 0 gives the nearest patch's centre", "[engine][band][limits]") {

@@ -3,6 +3,7 @@
 // (kernels/window_tile.hpp), then the in-order merge. What the GPU adds — scheduling, shared
 // memory banks, the hardware exp2 — is what the [gpu] tests check on a device.
 #pragma once
+#include <stdexcept>
 #include <climits>
 #include <type_traits>
 #include <vector>
@@ -109,7 +110,24 @@ void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slic
             if (++rq == a.H) rq = 0;
             if (++kr == a.H) kr = 0;
           }
-          for (int l = 0; l < kBandLanes; ++l) band_finish_shift<C>(a, sh, lanes[l], img, ti, kc[l], D[l], hbuf + l, val);
+          if (!a.band_queue) {
+            for (int l = 0; l < kBandLanes; ++l) band_finish_shift<C>(a, sh, lanes[l], img, ti, kc[l], D[l], hbuf + l, val);
+          } else {  // the warp's queue, item by item (the kernel deals them to lanes 32 at a time)
+            BandQueue q;
+            q.first[0] = 0;
+            for (int k = 0; k < kBandRows; ++k) {
+              q.rowmask[k] = 0;
+              for (int l = 0; l < kBandLanes; ++l)
+                if ((band_screen(a, sh, lanes[l], ti, kc[l], D[l]) >> k) & 1u) q.rowmask[k] |= 1u << l;
+              q.first[k + 1] = q.first[k] + __builtin_popcount(q.rowmask[k]);
+            }
+            for (int i = 0; i < q.first[kBandRows]; ++i) {
+              int k = 0, src = 0;
+              band_queue_item(q, i, k, src);
+              if (band_queue_index(q, k, src) != i) throw std::logic_error("band queue: item and index disagree");
+              band_set_cut(lanes[src], k, band_exact_key<C>(a, sh, img, lanes[src].j, lanes[src].r0, k, ti, tj, hbuf + src, val));
+            }
+          }
         }
     }
     for (int tid = 0; tid < nthreads; ++tid) band_fold<C>(a, sh, L[tid], img, slice);
