@@ -130,9 +130,15 @@ __global__ void __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows)) windo
   band_block<C, HT, WW, false>(a, slice0);
 }
 // Queue order, held to 168 registers (it would take 180 at P = 5, C = 3: 2 blocks per SM); no
-// spills at C ≤ 3 (ptxas). Not measured on a GPU yet.
+// spills at C ≤ 3 (ptxas). Not measured on a GPU yet. (__maxnreg__ needs CUDA 12.4; older
+// toolkits build it with the row kernel's bounds.)
+#if __CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 4)
+#define LEMMSE_BAND_QUEUE_BOUNDS __maxnreg__(168)
+#else
+#define LEMMSE_BAND_QUEUE_BOUNDS __launch_bounds__(kBandLanes * (kBandMaxRows / kBandRows))
+#endif
 template <int C, class HT, int WW>
-__global__ void __maxnreg__(168) window_band_queue_kernel(WindowTileArgs a, int slice0) {
+__global__ void LEMMSE_BAND_QUEUE_BOUNDS window_band_queue_kernel(WindowTileArgs a, int slice0) {
   band_block<C, HT, WW, true>(a, slice0);
 }
 
