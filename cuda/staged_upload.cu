@@ -1,16 +1,27 @@
-// Staged fp64 → float32 uploads (see staged_upload.cuh).
+// Staged uploads of fp64 host arrays (see staged_upload.cuh).
 #include <algorithm>
+#include <cstdlib>
 
 #include "cuda/staged_upload.cuh"
+#include "lemmse/errors.hpp"
 #include "util/parallel.hpp"
 
 namespace lemmse {
+
+std::size_t staged_upload_chunk() {
+  if (const char* env = std::getenv("LEMMSE_UPLOAD_CHUNK")) {
+    const long long v = std::atoll(env);
+    if (v < 1) throw InvalidArgument("LEMMSE_UPLOAD_CHUNK must be a positive number of values");
+    return std::size_t(v);
+  }
+  return std::size_t(4) << 20;
+}
 
 StagedUpload::StagedUpload(cudaStream_t stream, std::size_t chunk, int threads)
     : stream_(stream), chunk_(std::max<std::size_t>(chunk, 1)), threads_(resolve_threads(threads)) {
   try {
     for (int k = 0; k < 2; ++k) {
-      LEMMSE_CUDA_CHECK(cudaMallocHost(&buf_[k], chunk_ * sizeof(float)));
+      LEMMSE_CUDA_CHECK(cudaMallocHost(&buf_[k], chunk_ * sizeof(double)));
       LEMMSE_CUDA_CHECK(cudaEventCreateWithFlags(&done_[k], cudaEventDisableTiming));
     }
   } catch (...) {
@@ -34,21 +45,25 @@ void StagedUpload::release() {
   }
 }
 
-void StagedUpload::to_float(float* dst, const double* src, std::size_t n) {
-  // Conversion in blocks of 64 Ki values per task: a 16 Mi-value chunk is 256 tasks.
+void StagedUpload::to_float(float* dst, const double* src, std::size_t n) { stage(dst, src, n); }
+void StagedUpload::copy(double* dst, const double* src, std::size_t n) { stage(dst, src, n); }
+
+template <class D>
+void StagedUpload::stage(D* dst, const double* src, std::size_t n) {
+  // Blocks of 64 Ki values per task: the default 4 Mi-value chunk is 64 tasks.
   constexpr std::size_t kBlock = std::size_t(1) << 16;
   for (std::size_t off = 0; off < n; off += chunk_) {
     const std::size_t m = std::min(chunk_, n - off);
     const int k = next_;
     next_ ^= 1;
     if (pending_[k]) LEMMSE_CUDA_CHECK(cudaEventSynchronize(done_[k]));  // its previous copy has read it
-    float* b = buf_[k];
+    D* b = reinterpret_cast<D*>(buf_[k]);
     const double* s = src + off;
     parallel_for((m + kBlock - 1) / kBlock, threads_, [&](std::size_t t) {
       const std::size_t i0 = t * kBlock, i1 = std::min(m, i0 + kBlock);
-      for (std::size_t i = i0; i < i1; ++i) b[i] = float(s[i]);
+      for (std::size_t i = i0; i < i1; ++i) b[i] = D(s[i]);
     });
-    LEMMSE_CUDA_CHECK(cudaMemcpyAsync(dst + off, b, m * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    LEMMSE_CUDA_CHECK(cudaMemcpyAsync(dst + off, b, m * sizeof(D), cudaMemcpyHostToDevice, stream_));
     LEMMSE_CUDA_CHECK(cudaEventRecord(done_[k], stream_));
     pending_[k] = true;
   }

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "cuda/device_memory.cuh"
+#include "cuda/staged_upload.cuh"
 #include "engine/pixel_outputs.hpp"
 #include "engine/whitened_cuda.hpp"
 #include "engine/whitened_setup.hpp"
@@ -397,7 +398,14 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   Stream stream;
   const cudaStream_t st = stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<double> d_keys(p.keys.data, st), d_vals(train.data, st), d_qT(qT, st), d_ginv(ginv, st);
+  DeviceArray<double> d_keys(p.keys.data.size()), d_vals(train.data.size()), d_qT(qT, st), d_ginv(ginv, st);
+  {
+    // Keys (B A x) and values (x), fp64, through pinned chunks copied on the host's threads.
+    StagedUpload up(st, staged_upload_chunk(), s.threads);
+    up.copy(d_keys.get(), p.keys.data.data(), p.keys.data.size());
+    up.copy(d_vals.get(), train.data.data(), train.data.size());
+    up.finish();
+  }
   DeviceArray<double> d_kT(std::size_t(L) * chunk * HW), d_qn(qn, st), d_kn(chunk * HW);
   DeviceArray<SoftmaxAcc<double>> d_partial{std::size_t(nslice) * std::size_t(nq)}, d_merged{std::size_t(nq)};
   nvtxRangePop();

@@ -41,17 +41,6 @@ std::size_t device_shared_limit() {
   return std::size_t(v);
 }
 
-// Floats per pinned staging buffer of the key and value upload: 4 Mi (16 MB). LEMMSE_UPLOAD_CHUNK
-// sets another (the tests cross chunk boundaries with small ones; same bits).
-std::size_t upload_chunk() {
-  if (const char* env = std::getenv("LEMMSE_UPLOAD_CHUNK")) {
-    const long long v = std::atoll(env);
-    if (v < 1) throw InvalidArgument("LEMMSE_UPLOAD_CHUNK must be a positive number of floats");
-    return std::size_t(v);
-  }
-  return std::size_t(4) << 20;
-}
-
 // Shifts per barrier round: 1 by default — measured fastest on an H200 (CIFAR-10, 10,000 training
 // images, P = 5: 145 ms with 1, 155 ms with 2, 206 ms with 4, whose unrolled rounds spill
 // registers; equal at P = 17; bench/results/2026-11-26-h200-cuda-engine.md).
@@ -141,7 +130,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   {
     // Keys (B A x) and values (x) as float32: converted on the host's threads into pinned chunks
     // while the previous chunk is copied.
-    StagedUpload up(st, upload_chunk(), s.threads);
+    StagedUpload up(st, staged_upload_chunk(), s.threads);
     up.to_float(d_keys.get(), p.keys.data.data(), p.keys.data.size());
     up.to_float(d_vals.get(), train.data.data(), train.data.size());
     up.finish();

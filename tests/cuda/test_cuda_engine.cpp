@@ -240,6 +240,11 @@ TEST_CASE("CUDA whitened engine: same bits run to run and across query batches; 
   std::memcpy(y1.image(0), c.y.image(2), c.y.shape.size() * 8);
   EstimatorOutputs one = run_cuda(s, c.train, c.A, c.B, y1);
   CHECK(std::memcmp(one.estimate.image(0), a.estimate.image(2), c.y.shape.size() * 8) == 0);
+  {  // keys and values uploaded in staged chunks of 997 values: the same bits
+    ScopedEnv chunk("LEMMSE_UPLOAD_CHUNK", "997");
+    EstimatorOutputs staged = run_cuda(s, c.train, c.A, c.B, c.y);
+    CHECK(std::memcmp(a.estimate.data.data(), staged.estimate.data.data(), a.estimate.data.size() * 8) == 0);
+  }
   double last = 0;
   s.progress = [&](double done, double) {
     last = done;
