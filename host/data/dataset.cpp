@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "io/cifar_records.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
 #include "lemmse/io.hpp"
@@ -57,38 +58,43 @@ Images subset(const Images& pool, const std::vector<std::int64_t>& ids) {
   return out;
 }
 
-Images concat(const std::vector<Images>& parts) {
-  std::size_t n = 0;
-  for (const auto& p : parts) n += p.n;
-  Images out(n, parts.at(0).shape);
-  std::size_t at = 0;
-  for (const auto& p : parts) {
-    if (p.shape != out.shape) throw FormatError("dataset batches differ in image shape");
-    std::copy(p.data.begin(), p.data.end(), out.data.begin() + std::ptrdiff_t(at * out.shape.size()));
-    at += p.n;
-  }
-  return out;
-}
-
 Images load_cifar_split(std::string dir, Split split) {
   if (fs::is_directory(fs::path(dir) / "cifar-10-batches-bin")) dir = (fs::path(dir) / "cifar-10-batches-bin").string();
-  std::vector<Images> parts;
+  std::vector<std::string> files;
   if (split == Split::test) {
     const std::string f = find_file(dir, {"test_batch.bin"});
     if (f.empty()) throw IoError("no CIFAR-10 test batch (test_batch.bin[.gz]) in '" + dir + "'");
-    parts.push_back(read_cifar_batch(f).images);
+    files.push_back(f);
   } else {
     for (int i = 1; i <= 5; ++i) {
       const std::string f = find_file(dir, {"data_batch_" + std::to_string(i) + ".bin"});
-      if (!f.empty()) parts.push_back(read_cifar_batch(f).images);
+      if (!f.empty()) files.push_back(f);
     }
-    if (parts.empty()) {  // partial copies, e.g. train_first4000.bin.gz in the shared data
+    if (files.empty()) {  // partial copies, e.g. train_first4000.bin.gz in the shared data
       const std::string f = find_file(dir, {"train_first4000.bin"});
-      if (!f.empty()) parts.push_back(read_cifar_batch(f).images);
+      if (!f.empty()) files.push_back(f);
     }
-    if (parts.empty()) throw IoError("no CIFAR-10 training batches (data_batch_1.bin[.gz] … or train_first4000.bin[.gz]) in '" + dir + "'");
+    if (files.empty()) throw IoError("no CIFAR-10 training batches (data_batch_1.bin[.gz] … or train_first4000.bin[.gz]) in '" + dir + "'");
   }
-  return concat(parts);
+  // The batches' bytes first (an eighth of the doubles' size), then one allocation for the split,
+  // each batch parsed into its place: no per-batch images and no concatenated copy (the five
+  // training batches are 1.2 GB as doubles).
+  std::vector<std::vector<std::uint8_t>> bytes;
+  std::vector<std::size_t> count;
+  std::size_t n = 0;
+  for (const std::string& f : files) {
+    bytes.push_back(read_maybe_gzip(f));
+    count.push_back(cifar_record_count(bytes.back(), "'" + f + "'"));
+    n += count.back();
+  }
+  Images out(n, ImageShape{3, 32, 32});
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    parse_cifar_records(bytes[i], "'" + files[i] + "'", out.image(at), nullptr);
+    at += count[i];
+    std::vector<std::uint8_t>().swap(bytes[i]);
+  }
+  return out;
 }
 
 Images load_idx_split(const std::string& dir, Split split, const char* name) {
@@ -162,17 +168,20 @@ LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
   LoadedData out;
   Images train_pool, query_pool;
   bool single_pool = false;
+  bool queries_from_train = false;  // two-split datasets queried on their training split: train_pool serves both
   std::size_t train_pool_size = 0;
   switch (d.kind) {
     case DatasetKind::builtin: train_pool_size = kBuiltinTrainSize; break;
     case DatasetKind::mnist:
     case DatasetKind::fashion_mnist:
       train_pool = load_idx_split(dir, Split::train, to_string(d.kind));
-      query_pool = s.test_count ? load_idx_split(dir, s.split, to_string(d.kind)) : Images();
+      queries_from_train = s.split == Split::train;
+      if (s.test_count && !queries_from_train) query_pool = load_idx_split(dir, s.split, to_string(d.kind));
       break;
     case DatasetKind::cifar10:
       train_pool = load_cifar_split(dir, Split::train);
-      query_pool = s.test_count ? (s.split == Split::train ? train_pool : load_cifar_split(dir, Split::test)) : Images();
+      queries_from_train = s.split == Split::train;  // (was a copy of the whole training split)
+      if (s.test_count && !queries_from_train) query_pool = load_cifar_split(dir, Split::test);
       break;
     case DatasetKind::folder:
     case DatasetKind::npy:
@@ -218,7 +227,7 @@ LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
   std::vector<std::int64_t> candidates;
   std::size_t qpool_size;
   if (d.kind == DatasetKind::builtin) qpool_size = s.split == Split::train ? kBuiltinTrainSize : kBuiltinTestSize;
-  else if (single_pool) qpool_size = train_pool.n;
+  else if (single_pool || queries_from_train) qpool_size = train_pool.n;
   else qpool_size = query_pool.n;
   if (single_pool && s.split == Split::test) {
     // One pool: the test split is every image not selected for training, in order.
@@ -240,7 +249,7 @@ LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
       std::copy(one.data.begin(), one.data.end(), out.queries.image(i));
     }
   } else {
-    out.queries = subset(single_pool ? train_pool : query_pool, out.query_ids);
+    out.queries = subset(single_pool || queries_from_train ? train_pool : query_pool, out.query_ids);
     if (out.queries.n && out.queries.shape != out.train.shape)
       throw InvalidArgument("query images and training images differ in shape");
   }

@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <fstream>
+#include <vector>
 
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
@@ -76,4 +79,41 @@ TEST_CASE("CIFAR-10 folder selection on the shared data", "[data][select][real]"
   CHECK(a.queries.shape == (ImageShape{3, 32, 32}));
   s.train_count = 4001;
   CHECK_THROWS_AS(load_data(d, s), InvalidArgument);
+}
+
+TEST_CASE("CIFAR-10 training batches load in order into one split; queries from it", "[data][select][cifar]") {
+  // Three batch files of 2, 3 and 1 records; record r of the split has label r % 10 and every
+  // pixel byte (r · 7 + k) % 256, so order and placement are checked byte by byte.
+  const std::string dir = lemmse_test::temp_dir("cifar_batches");
+  std::size_t r = 0;
+  const std::vector<std::size_t> sizes = {2, 3, 1};
+  for (std::size_t b = 0; b < sizes.size(); ++b) {
+    std::vector<std::uint8_t> bytes;
+    for (std::size_t i = 0; i < sizes[b]; ++i, ++r) {
+      bytes.push_back(std::uint8_t(r % 10));
+      for (std::size_t k = 0; k < 3072; ++k) bytes.push_back(std::uint8_t((r * 7 + k) % 256));
+    }
+    std::ofstream(dir + "/data_batch_" + std::to_string(b + 1) + ".bin", std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  }
+  DatasetSpec d;
+  d.kind = DatasetKind::cifar10;
+  d.data_dir = dir;
+  SelectionSpec s;
+  s.train_count = 5;
+  s.test_count = 1;
+  s.split = Split::train;
+  s.test_start = 5;  // the training split's last image as the query
+  const LoadedData a = load_data(d, s);
+  REQUIRE(a.train.n == 5);
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t k = 0; k < 3072; k += 511) CHECK(a.train.image(i)[k] == double((i * 7 + k) % 256) / 255.0);
+  CHECK(a.query_ids == std::vector<std::int64_t>{5});
+  CHECK(a.queries.image(0)[100] == double((5 * 7 + 100) % 256) / 255.0);
+  s.test_start = 6;  // past the split
+  CHECK_THROWS_AS(load_data(d, s), InvalidArgument);
+  // a truncated second batch is named in the error
+  std::ofstream(dir + "/data_batch_2.bin", std::ios::binary).write("\x01\x02\x03", 3);
+  s.test_start = 0;
+  CHECK_THROWS_WITH(load_data(d, s), Catch::Contains("data_batch_2.bin") && Catch::Contains("not a multiple"));
 }
