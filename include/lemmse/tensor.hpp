@@ -20,7 +20,8 @@ struct Images {
   std::vector<double> data;  // n * c * h * w
 
   Images() = default;
-  Images(std::size_t n_, ImageShape s) : n(n_), shape(s), data(n_ * s.size(), 0.0) {}
+  // n_ zero images (large buffers asked to be backed by huge pages: host/util/huge_pages.cpp)
+  Images(std::size_t n_, ImageShape s);
   double* image(std::size_t i) { return data.data() + i * shape.size(); }
   const double* image(std::size_t i) const { return data.data() + i * shape.size(); }
 };
