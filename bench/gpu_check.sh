@@ -49,22 +49,35 @@ json.dump({os.path.basename(f)[:-5]: json.load(open(f)) for f in sorted(glob.glo
 PY
 }
 stamp() { echo "[gpu_check] $(( $(date +%s) - t0 )) s: $*"; }
+# The focused modes below share these: a file of result rows, the build of the named targets,
+# one lemmse_bench call under environment assignments, and the close (JSON, logs, rows last).
+row() { echo "$*" | tee -a "$res"; }
+mode_begin() {  # result file name under $OUT, then build targets
+  res="$OUT/$1"; : > "$res"; shift
+  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
+    cmake --build "$B" -j "$(nproc)" --target "$@" > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
+  stamp built
+  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
+}
+kb() {  # name, environment assignments (space-separated, quoted as one), then lemmse_bench arguments
+  local name=$1 envset=$2; shift 2
+  env $envset timeout 100 "$B/lemmse_bench" --json "$W/bench/$name.json" "$@" > "$L/bench_$name.log" 2>&1
+  row "# $name [$envset] (rc=$?)"; grep -v "^\[" "$L/bench_$name.log" | tail -12 | tee -a "$res"
+  stamp "$name"; merge_bench_json
+}
+mode_end() {  # title of the printed rows
+  stamp done
+  merge_bench_json
+  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
+  grep -B3 -A15 "FAILED" "$L"/gpu_tests*.log 2> /dev/null | head -60
+  echo "---- $1 ($gpu) ----"; cat "$res"
+  exit 0
+}
 if [ -n "${GPU_CHECK_SWEEP:-}" ]; then
   # Measurements only (about 4 minutes on an H200): band and tiled window kernels over P and σ,
   # the engine's defaults on CIFAR-10 10,000 (window and whitened) and on the 50,000-image set,
   # the PyTorch baselines on the same rows. No tests: run it on kernels GPU_CHECK_KERNELS passed.
-  res="$OUT/sweep.txt"; : > "$res"
-  row() { echo "$*" | tee -a "$res"; }
-  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
-    cmake --build "$B" -j "$(nproc)" --target lemmse_bench > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
-  stamp built
-  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
-  kb() {  # name, environment assignment, then lemmse_bench arguments
-    local name=$1 envset=$2; shift 2
-    env $envset timeout 100 "$B/lemmse_bench" --json "$W/bench/$name.json" "$@" > "$L/bench_$name.log" 2>&1
-    row "# $name [$envset] (rc=$?)"; grep -v "^\[" "$L/bench_$name.log" | tail -12 | tee -a "$res"
-    stamp "$name"; merge_bench_json
-  }
+  mode_begin sweep.txt lemmse_bench
   if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
     C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test --train-count 10000 --backend cuda --repeat 3 --no-reference)
     kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --patch 5,7,11 --sigma 0.01,0.1,0.5 --dump-dir "$W/dump"
@@ -82,23 +95,14 @@ if [ -n "${GPU_CHECK_SWEEP:-}" ]; then
       --patch 5 7 11 --sigma 0.1 0.1 0.1 --json "$W/bench/torch_whitened_cifar10k.json" > "$L/torch_whitened.log" 2>&1
     row "# PyTorch fp32, whitened rows (rc=$?)"; tail -5 "$L/torch_whitened.log" | tee -a "$res"
   fi
-  stamp done
-  merge_bench_json
-  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
-  echo "---- sweep ($gpu) ----"; cat "$res"
-  exit 0
+  mode_end sweep
 fi
 if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
   # Kernel changes in one short call (about 6 minutes on an H200): build; every GPU test (and the
   # whitened ones again under mma2); band (forced) and tiled window kernels and the whitened mma,
   # mma2 and dot kernels on CIFAR-10 10,000; accuracy rows; Nsight Compute sections of one launch
   # of each main kernel; memcheck of the small cases last. Results land in $OUT as they come.
-  res="$OUT/kernels.txt"; : > "$res"
-  row() { echo "$*" | tee -a "$res"; }
-  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
-    cmake --build "$B" -j "$(nproc)" --target lemmse_tests lemmse_bench > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
-  stamp built
-  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
+  mode_begin kernels.txt lemmse_tests lemmse_bench
   timeout 120 "$B/tests/lemmse_tests" "[gpu]" > "$L/gpu_tests.log" 2>&1; row "gpu tests: rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
   LEMMSE_WHITENED_KERNEL=mma2 timeout 60 "$B/tests/lemmse_tests" "[gpu][whitened]" > "$L/gpu_tests_mma2.log" 2>&1
   row "gpu tests (whitened, mma2): rc=$? $(tail -2 "$L/gpu_tests_mma2.log" | tr '\n' ' ')"
@@ -106,12 +110,6 @@ if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
   if [ -n "${LEMMSE_DATA_DIR:-}" ]; then
     C10=(--dataset cifar-10 --data-dir "$LEMMSE_DATA_DIR/cifar-10" --train-from-test)
     WH=(--problem blur-gaussian:1 --preinverse inverse)
-    kb() {  # name, environment assignment, then lemmse_bench arguments
-      local name=$1 envset=$2; shift 2
-      env $envset timeout 100 "$B/lemmse_bench" --json "$W/bench/$name.json" "$@" > "$L/bench_$name.log" 2>&1
-      row "# $name [$envset] (rc=$?)"; grep -v "^\[" "$L/bench_$name.log" | tail -8 | tee -a "$res"
-      stamp "$name"; merge_bench_json
-    }
     kb cuda_band_cifar10k LEMMSE_WINDOW_KERNEL=band "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.01,0.1 --repeat 3 --no-reference --dump-dir "$W/dump"
     kb cuda_band_queue_cifar10k "LEMMSE_WINDOW_KERNEL=band LEMMSE_BAND_EXACT=queue" "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.01,0.1,0.5 --repeat 3 --no-reference
     kb cuda_tile_cifar10k LEMMSE_WINDOW_KERNEL=tile "${C10[@]}" --train-count 10000 --backend cuda --patch 5,11 --sigma 0.1 --repeat 3 --no-reference
@@ -150,21 +148,11 @@ if [ -n "${GPU_CHECK_KERNELS:-}" ]; then
     LEMMSE_WHITENED_KERNEL=mma2 timeout 30 compute-sanitizer --tool memcheck --error-exitcode 9 "$B/tests/lemmse_tests" "[whitened][sanitize]" > "$L/san_memcheck_mma2.log" 2>&1
     row "memcheck (whitened mma2): rc=$? $(grep -E "ERROR SUMMARY" "$L/san_memcheck_mma2.log" | tail -1)"
   fi
-  stamp done
-  merge_bench_json
-  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
-  grep -B3 -A15 "FAILED" "$L"/gpu_tests*.log | head -60
-  echo "---- kernels check ($gpu) ----"; cat "$res"
-  exit 0
+  mode_end "kernels check"
 fi
 if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   # The window engine alone: one build, its tests and sanitizers, band vs tiled kernel timings.
-  res="$OUT/window.txt"; : > "$res"
-  row() { echo "$*" | tee -a "$res"; }
-  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
-    cmake --build "$B" -j "$(nproc)" --target lemmse_tests lemmse_bench lemmse > "$L/build.log" 2>&1 || { tail -30 "$L/build.log"; exit 1; }
-  stamp built
-  row "gpu: $gpu; commit ${GPU_CHECK_COMMIT:-unknown}"
+  mode_begin window.txt lemmse_tests lemmse_bench lemmse
   timeout 240 "$B/tests/lemmse_tests" "[gpu]~[whitened]" > "$L/gpu_tests.log" 2>&1; row "gpu tests (window): rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
   stamp tests
   [ -n "${GPU_CHECK_QUICK:-}" ] || for tool in memcheck racecheck; do  # racecheck on the smallest case (band kernel): the others take minutes under it
@@ -196,12 +184,7 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   [ -n "${GPU_CHECK_QUICK:-}" ] || timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_rgb32_50k.json" --builtin rgb32 --train-count 50000 --backend cuda \
     --patch 5,17 --sigma 0.1 --repeat 3 --no-reference > "$L/bench_band_rgb32_50k.log" 2>&1
   row "# band, builtin rgb32, 50,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_rgb32_50k.log" | tail -6 | tee -a "$res"
-  stamp "done"
-  merge_bench_json
-  tar -C "$W" -czf "$OUT/logs.tar.gz" logs 2> /dev/null
-  grep -B3 -A15 "FAILED" "$L/gpu_tests.log" | head -60
-  echo "---- window check ($gpu) ----"; cat "$res"
-  exit 0
+  mode_end "window check"
 fi
 if cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > "$L/configure.log" 2>&1 &&
    cmake --build "$B" -j "$(nproc)" > "$L/build.log" 2>&1; then

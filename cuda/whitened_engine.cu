@@ -57,6 +57,39 @@ struct WtKeyCursor {
   }
 };
 
+// The staging both tile kernels share: a stage (kWtTileE elements of the block's 64 query vectors
+// and of key tile k0) is fetched into registers while the previous stage computes, then stored
+// into the block's shared tiles (row pitch Pitch).
+constexpr int kWtLoads = kWtTileE * kWtTileQ / kWtThreads;
+static_assert(kWtTileQ == kWtTileK && kWtLoads * kWtThreads == kWtTileE * kWtTileQ, "tile shapes");
+struct WtStager {
+  double pq[kWtLoads], pk[kWtLoads];
+  __device__ __forceinline__ void fetch(const WtArgs& a, int tid, long long q0, long long kend, long long k0, int e0) {
+    LEMMSE_UNROLL
+    for (int u = 0; u < kWtLoads; ++u) {
+      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
+      const bool in_e = e0 + e < a.L;
+      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
+      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
+    }
+  }
+  // Stores stage (k0, e0), waits for the block, then fetches the next stage of tile k0, or the
+  // next tile's first.
+  template <int Pitch>
+  __device__ __forceinline__ void store_then_prefetch(double (*Qs)[Pitch], double (*Ks)[Pitch], const WtArgs& a, int tid, long long q0,
+                                                      long long kend, long long k0, int e0) {
+    LEMMSE_UNROLL
+    for (int u = 0; u < kWtLoads; ++u) {
+      const int t = tid + u * kWtThreads;
+      Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
+      Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
+    }
+    __syncthreads();
+    if (e0 + kWtTileE < a.L) fetch(a, tid, q0, kend, k0, e0 + kWtTileE);
+    else if (k0 + kWtTileK < kend) fetch(a, tid, q0, kend, k0 + kWtTileK, 0);
+  }
+};
+
 __global__ void whiten_keys_kernel(const double* keys, long long nb, int C, int H, int W, int P, int du0, int dv0,
                                    const double* ginv, int d, double* kT) {
   const long long HW = (long long)H * W, ncols = nb * HW;
@@ -103,8 +136,6 @@ template <int C, bool kDot>
 __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, int slice0) {
   __shared__ double Qs[kWtTileE][kWtTileQ];
   __shared__ double Ks[kWtTileE][kWtTileK];
-  constexpr int kLoads = kWtTileE * kWtTileQ / kWtThreads;
-  static_assert(kWtTileQ == kWtTileK && kLoads * kWtThreads == kWtTileE * kWtTileQ, "tile shapes");
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
   const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
@@ -117,17 +148,8 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
     const long long q = q0 + ty + 16 * i;
     qn[i] = kDot && q < a.nq ? a.qn[q] : 0.0;
   }
-  double pq[kLoads], pk[kLoads];
-  auto fetch = [&](long long k0, int e0) {
-    LEMMSE_UNROLL
-    for (int u = 0; u < kLoads; ++u) {
-      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
-      const bool in_e = e0 + e < a.L;
-      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
-      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
-    }
-  };
-  fetch(kbeg, 0);
+  WtStager stage;
+  stage.fetch(a, tid, q0, kend, kbeg, 0);
   WtKeyCursor cur{(long long)blockIdx.y * kWtSlice, 0};
   double d[kWtPerThread][kWtPerThread];
   for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK, cur.advance(kWtTileK, a.HW)) {
@@ -136,15 +158,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
       LEMMSE_UNROLL
       for (int j = 0; j < kWtPerThread; ++j) d[i][j] = 0;
     for (int e0 = 0; e0 < a.L; e0 += kWtTileE) {
-      LEMMSE_UNROLL
-      for (int u = 0; u < kLoads; ++u) {
-        const int t = tid + u * kWtThreads;
-        Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
-        Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
-      }
-      __syncthreads();
-      if (e0 + kWtTileE < a.L) fetch(k0, e0 + kWtTileE);  // the next stage's elements, or the next tile's first
-      else if (k0 + kWtTileK < kend) fetch(k0 + kWtTileK, 0);
+      stage.store_then_prefetch(Qs, Ks, a, tid, q0, kend, k0, e0);
       LEMMSE_UNROLL
       for (int e = 0; e < kWtTileE; ++e) {
         double qv[kWtPerThread], kv[kWtPerThread];
@@ -219,7 +233,6 @@ __global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArg
   // The tile's key values (rows 0 … C − 1) and squared norms (row C), staged once per tile: read
   // from global memory per pair they missed L1 ~40 % of the time (Nsight Compute, P = 5).
   __shared__ double Vs[C + 1][kWtTileK];
-  constexpr int kLoads = kWtTileE * kWtTileQ / kWtThreads;
   constexpr int kVals = ((C + 1) * kWtTileK + kWtThreads - 1) / kWtThreads;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, wq = warp / 2, wk = warp % 2, g = lane / 4, tig = lane % 4;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
@@ -232,17 +245,8 @@ __global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArg
     const long long q = q0 + wq * 16 + mt * 8 + g;
     qn[mt] = q < a.nq ? a.qn[q] : 0.0;
   }
-  double pq[kLoads], pk[kLoads];
-  auto fetch = [&](long long k0, int e0) {
-    LEMMSE_UNROLL
-    for (int u = 0; u < kLoads; ++u) {
-      const int t = tid + u * kWtThreads, e = t / kWtTileQ, col = t % kWtTileQ;
-      const bool in_e = e0 + e < a.L;
-      pq[u] = in_e && q0 + col < a.nq ? a.qT[(long long)(e0 + e) * a.nq + q0 + col] : 0.0;
-      pk[u] = in_e && k0 + col < kend ? a.kT[(long long)(e0 + e) * a.ncols + k0 + col] : 0.0;
-    }
-  };
-  fetch(kbeg, 0);
+  WtStager stage;
+  stage.fetch(a, tid, q0, kend, kbeg, 0);
   WtKeyCursor cur{(long long)blockIdx.y * kWtSlice, 0};
   double c[2][4][2];
   for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK, cur.advance(kWtTileK, a.HW)) {
@@ -258,15 +262,7 @@ __global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArg
       if (row <= C && k0 + col < kend) pv[u] = row < C ? cur.values(a, col, C)[(long long)row * a.HW] : a.kn[k0 + col];
     }
     for (int e0 = 0; e0 < a.L; e0 += kWtTileE) {
-      LEMMSE_UNROLL
-      for (int u = 0; u < kLoads; ++u) {
-        const int t = tid + u * kWtThreads;
-        Qs[t / kWtTileQ][t % kWtTileQ] = pq[u];
-        Ks[t / kWtTileQ][t % kWtTileQ] = pk[u];
-      }
-      __syncthreads();
-      if (e0 + kWtTileE < a.L) fetch(k0, e0 + kWtTileE);  // the next stage's elements, or the next tile's first
-      else if (k0 + kWtTileK < kend) fetch(k0 + kWtTileK, 0);
+      stage.store_then_prefetch(Qs, Ks, a, tid, q0, kend, k0, e0);
       LEMMSE_UNROLL
       for (int ks = 0; ks < kWtTileE / 4; ++ks) {
         double af[2], bf[4];

@@ -113,12 +113,14 @@ void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slic
           if (!a.band_queue) {
             for (int l = 0; l < kBandLanes; ++l) band_finish_shift<C>(a, sh, lanes[l], img, ti, kc[l], D[l], hbuf + l, val);
           } else {  // the warp's queue, item by item (the kernel deals them to lanes 32 at a time)
+            unsigned pass[kBandLanes];
+            for (int l = 0; l < kBandLanes; ++l) pass[l] = band_screen(a, sh, lanes[l], ti, kc[l], D[l]);
             BandQueue q;
             q.first[0] = 0;
-            for (int k = 0; k < kBandRows; ++k) {
+            for (int k = 0; k < kBandRows; ++k) {  // the kernel's ballot per band row
               q.rowmask[k] = 0;
               for (int l = 0; l < kBandLanes; ++l)
-                if ((band_screen(a, sh, lanes[l], ti, kc[l], D[l]) >> k) & 1u) q.rowmask[k] |= 1u << l;
+                if ((pass[l] >> k) & 1u) q.rowmask[k] |= 1u << l;
               q.first[k + 1] = q.first[k] + __builtin_popcount(q.rowmask[k]);
             }
             for (int i = 0; i < q.first[kBandRows]; ++i) {
