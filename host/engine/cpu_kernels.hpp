@@ -68,6 +68,18 @@ struct QueryImageStore {
   const float* q320() const { return q32.data() + margin; }
 };
 
+// The rounding error of a float32 squared distance of `terms` squared differences of values of
+// magnitude ≤ max_abs (each weighted by ≤ max_weight), summed in any order with or without FMA:
+// (1 − rel)(√D − abs_sqrt)² ≤ D32 ≤ (1 + rel)(√D + abs_sqrt)² for the exact distance D
+// (cpu_key_image.cpp: each bound taken twice over). rounding_steps: the roundings on any one
+// path to a term of the sum, the sum's own additions included.
+struct Float32Bound {
+  double rel = 0, abs_sqrt = 0;
+  static Float32Bound for_terms(double terms, double rounding_steps, double max_abs, double max_weight);
+  // The least float c with D32 > c ⇒ D > Dmax (+inf when Dmax is not finite or the bound is not).
+  float cut(double Dmax) const;
+};
+
 // The float32 screen (see shift_update): per-slice state that lets a shift's exact fp64 work be
 // limited to the 4-pixel groups that can have a key within skip_nats of their running max. Its
 // float32 distances are only compared with `cut`, a bound that holds whatever their rounding, so
@@ -86,7 +98,7 @@ struct Screen {
   std::vector<double> hs_memo;
   std::vector<std::uint32_t> hs_stamp;
   std::uint32_t stamp = 0;
-  double rel = 0, abs_sqrt = 0; // error of the float32 distance: (1 − rel)(√D − abs_sqrt)² ≤ D32 ≤ (1 + rel)(√D + abs_sqrt)²
+  Float32Bound bound;           // error of the float32 distance
   double skip_nats = 0, inv_two_sigma2 = 0;
   int rest = 0;                 // shifts to run unscreened before screening again (most keys live)
   int run = 0;                  // length of the last such run
@@ -95,7 +107,7 @@ struct Screen {
   // (max_abs), the largest pixel weight (1 without weights) and the channel count.
   void init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats, double inv_two_sigma2);
   // The floor from the least float32 distance of each pixel over some keys (min_distances32): the
-  // logit of that key is at least −(√(dmin/(1 − rel)) + abs_sqrt)²·inv_two_sigma2.
+  // logit of that key is at least −(√(dmin/(1 − rel)) + abs_sqrt)²·inv_two_sigma2 (bound's terms).
   void set_floor(const float* dmin);
   // The cut of a pixel whose running max is mx.
   float cut_for(double mx) const;
@@ -153,12 +165,34 @@ struct WhitenedDistanceArgs {
   // apart at CIFAR-10 sizes, all in one L1 set, and missed L1 on nearly every load.
   const double* kP;
   double* D;                    // out: kWhitenedQueries × n squared distances
+  // Or null: every pair. Else live[i · (n / kWhitenedLanes) + j] says whether query i needs its
+  // exact distances to panel j's keys; D is written only there (the screened path, whose other
+  // keys are dropped). The bits are the unscreened ones whichever pairs are asked for.
+  const std::uint8_t* live = nullptr;
 };
+// A panel with this many live queries is computed for all kWhitenedQueries of them at once (the
+// block loads each key element once for all; single rows reload it per query).
+constexpr int kWhitenedLiveBlock = 3;
+
+// The whitened screen's float32 distances (direct float32 differences of float32 copies of the
+// whitened vectors), same shapes as WhitenedDistanceArgs; their error is bounded as the window
+// screen's (Float32Bound, L terms).
+struct WhitenedDistance32Args {
+  int L;
+  std::size_t n;                // a multiple of kWhitenedLanes
+  const float* q;               // kWhitenedQueries × L
+  const float* kP;              // panels, as WhitenedDistanceArgs::kP
+  float* D;                     // out: kWhitenedQueries × n
+};
+
 
 // Keys dropped for lying this far below their pixel's running max weigh, all `keys` of them
 // together, at most keys·e^(−skip) ≤ e^(−38) ≈ 3·10⁻¹⁷ of that max key's weight: under half an
 // ulp of the softmax sum it belongs to (≥ that weight), so dropping them is below fp64 resolution.
 inline double skip_nats_for(double keys) { return std::log(keys > 1.0 ? keys : 1.0) + 38.0; }
+// push_block drops keys min(skip, kMaxPushSkip) nats below the max (float32 weights: e^−87 is
+// the least normal).
+constexpr double kMaxPushSkip = 87.0;
 
 // One pixel's logits l[0..n) against keys with values val (C rows; −inf logits for padding),
 // pushed into its fp64 online-softmax state in one block: one max update per block, float32
@@ -187,6 +221,7 @@ struct Kernels {
   // window_scratch_size floats, zero-filled once. Not for whole-image windows.
   void (*min_distances32)(const ShiftArgs&, const KeyImage&, int ti, int tj, float* scratch, float* dmin);
   void (*whitened_distances)(const WhitenedDistanceArgs&);
+  void (*whitened_distances32)(const WhitenedDistance32Args&);
   void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
   const char* name;
 };

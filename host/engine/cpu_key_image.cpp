@@ -74,8 +74,24 @@ void QueryImageStore::fill(int C, int H, int W, int margin_, const double* q) {
 // at most 2C + ww + wh + 2 roundings; float32 weights one more) multiplies it by at most
 // 1 + (2C + ww + wh + 3)u(1 + ε), and by at least 1 − that; the reverse triangle inequality gives
 // Σ w f² ≥ (√D − √(Σ w η²))² for the lower bound. Both terms are doubled for safety.
-void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats_, double inv) {
+Float32Bound Float32Bound::for_terms(double terms, double rounding_steps, double max_abs, double max_weight) {
   constexpr double u = 5.9604644775390625e-08;  // 2⁻²⁴
+  Float32Bound b;
+  b.rel = 2 * rounding_steps * u * 1.01;
+  b.abs_sqrt = 2 * std::sqrt(terms * max_weight) * 4 * u * max_abs * 1.01;
+  return b;
+}
+
+float Float32Bound::cut(double Dmax) const {
+  if (!(Dmax < 1e300) || !(abs_sqrt < 1e300)) return INFINITY;
+  const double sq = std::sqrt(Dmax > 0 ? Dmax : 0.0) + abs_sqrt;
+  const double b = (1 + rel) * sq * sq;
+  float f = float(b);
+  if (double(f) < b) f = std::nextafter(f, INFINITY);
+  return f;
+}
+
+void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats_, double inv) {
   cut.assign(std::size_t(H) * W, INFINITY);
   scratch.assign(window_scratch_size(H, W, wh, ww), 0.0f);
   live.assign(std::size_t(H) * std::size_t((W + 3) / 4), 0);
@@ -83,8 +99,7 @@ void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double ma
   hs_memo.assign(4 * std::size_t(H) * std::size_t((W + 3) / 4), 0.0);
   hs_stamp.assign(std::size_t(H) * std::size_t((W + 3) / 4), 0u);
   stamp = 0;
-  rel = 2 * (2.0 * C + ww + wh + 3) * u * 1.01;
-  abs_sqrt = 2 * std::sqrt(double(wh) * ww * max_weight) * 4 * u * max_abs * 1.01;
+  bound = Float32Bound::for_terms(double(wh) * ww, 2.0 * C + ww + wh + 3, max_abs, max_weight);
   skip_nats = skip_nats_;
   inv_two_sigma2 = inv;
   rest = run = 0;
@@ -94,7 +109,7 @@ void Screen::init(int C, int H, int W, int wh, int ww, double max_abs, double ma
 void Screen::set_floor(const float* dmin) {
   floor.resize(cut.size());
   for (std::size_t p = 0; p < cut.size(); ++p) {
-    const double D = double(dmin[p]), root = std::sqrt((D > 0 ? D : 0.0) / (1 - rel)) + abs_sqrt;
+    const double D = double(dmin[p]), root = std::sqrt((D > 0 ? D : 0.0) / (1 - bound.rel)) + bound.abs_sqrt;
     const double up = root * root * (1 + 1e-12);  // (the fp64 rounding of these few operations)
     floor[p] = std::isnan(D) || !(up < 1e300) ? -INFINITY : -up * inv_two_sigma2;
     cut[p] = cut_at(p, -INFINITY);
@@ -103,13 +118,7 @@ void Screen::set_floor(const float* dmin) {
 
 float Screen::cut_for(double mx) const {
   // A key is live when l − mx ≥ −skip_nats with l = −D·inv_two_sigma2, i.e. D ≤ (skip_nats − mx)/inv.
-  const double D = (skip_nats - mx) / inv_two_sigma2;
-  if (!(D < 1e300)) return INFINITY;
-  const double sq = std::sqrt(D > 0 ? D : 0.0) + abs_sqrt;
-  const double bound = (1 + rel) * sq * sq;
-  float f = float(bound);
-  if (double(f) < bound) f = std::nextafter(f, INFINITY);
-  return f;
+  return bound.cut((skip_nats - mx) / inv_two_sigma2);
 }
 
 }  // namespace cpu

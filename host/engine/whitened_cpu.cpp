@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "engine/cpu_kernels.hpp"
 #include "engine/pixel_outputs.hpp"
@@ -26,20 +27,76 @@ std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m;
 // values padded, and one query block's distances and logits.
 struct Scratch {
   std::vector<double> kw, kP, val, D, l;
+  std::vector<float> kP32, D32;     // the screen's float32 key panels and distances
+  std::vector<std::uint8_t> live;   // the screen's verdict per (query of the block, key panel)
+  double key_max = 0;               // largest |whitened key element| of the loaded image
 };
 
 // Whitened keys of training image b in panels of kWhitenedLanes keys (WhitenedDistanceArgs::kP;
-// padding 0) and its values as C × npad.
-void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, Scratch& w) {
+// padding 0) and its values as C × npad; with `screen`, the panels in float32 too.
+double max_abs(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m = std::fabs(x) > m ? std::fabs(x) : m;  // (NaN: left out; the screen's float32 copy keeps it, and NaN is never cut)
+  return m;
+}
+
+void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, bool screen, Scratch& w) {
   constexpr std::size_t NL = cpu::kWhitenedLanes;
   const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW;
   whiten_patches(p, p.keys.image(b), w.kw);
   w.kP.assign(L * npad, 0.0);
   for (std::size_t n = 0; n < HW; ++n)
     for (std::size_t e = 0; e < L; ++e) w.kP[((n / NL) * L + e) * NL + n % NL] = w.kw[n * L + e];
+  if (screen) {
+    w.kP32.assign(w.kP.begin(), w.kP.end());
+    w.key_max = max_abs(w.kw);
+  }
   w.val.assign(std::size_t(p.C) * npad, 0.0);
   for (int c = 0; c < p.C; ++c) std::copy_n(train.image(b) + std::size_t(c) * HW, HW, &w.val[std::size_t(c) * npad]);
 }
+
+// Whether the float32 screen runs (LEMMSE_WHITENED_SCREEN=0 turns it off: tests and A/B runs;
+// the results are the same bits either way).
+bool whitened_screen_enabled() {
+  const char* env = std::getenv("LEMMSE_WHITENED_SCREEN");
+  if (!env) return true;
+  const std::string v(env);
+  if (v == "0") return false;
+  if (v == "1") return true;
+  throw InvalidArgument("LEMMSE_WHITENED_SCREEN must be 0 or 1, not '" + v + "'");
+}
+
+// The screen drops a key when even the least exact distance its float32 distance allows puts
+// its logit more than skip + 1 nats below the pixel's running max: push_block would give it
+// weight 0 (its drop rule is skip nats, after rounding ℓ − mx to float32), so dropping it changes
+// no bit. This is the largest exact distance that may still be live; +inf before any key.
+double whitened_live_distance(double mx, double skip, double inv_two_sigma2) {
+  if (mx == -INFINITY) return INFINITY;
+  return (skip + 1.0 - mx) / inv_two_sigma2;
+}
+
+// live[j] = whether panel j (kWhitenedLanes float32 distances D32 from D32 + j·lanes) has a key
+// at or below the cut (NaN counts as live); returns whether any has.
+std::size_t mark_live_panels(const float* D32, std::size_t np, float cut, std::uint8_t* live) {
+  constexpr std::size_t NL = cpu::kWhitenedLanes;
+  std::size_t nlive = 0;
+  for (std::size_t j = 0; j < np; ++j) {
+    bool lv = false;
+    for (std::size_t t = 0; t < NL; ++t) lv |= !(D32[j * NL + t] > cut);
+    live[j] = lv;
+    nlive += lv;
+  }
+  return nlive;
+}
+
+// The screen pays while few panels are live (its float32 pass costs about half the exact one).
+// After a screened block with more than this fraction live, 1, 3, 7 … kMaxUnscreenedRun blocks
+// run unscreened (at large σ nearly every key stays live), as the window engine's screen does.
+constexpr double kMaxLiveFraction = 0.4;
+constexpr int kMaxUnscreenedRun = 63;
+
+// Above this magnitude float32 squares could overflow (an overflowed distance would be cut).
+constexpr double kMaxScreenedValue = 1e17;
 
 }  // namespace
 
@@ -54,28 +111,36 @@ std::size_t whitened_group_images(std::size_t nimg, std::size_t ntrain, std::siz
 }
 
 EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, const Images& train,
-                                  const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
+                                  const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y,
+                                  WhitenedScreenStats* stats) {
   const auto t0 = std::chrono::steady_clock::now();
   const cpu::Kernels& K = cpu::kernels();
   constexpr std::size_t MQ = cpu::kWhitenedQueries;
   const int C = p.C, k = s.topk;
   const std::size_t HW = p.HW, L = std::size_t(C) * p.d, nimg = y.n, nslice = (train.n + kSlice - 1) / kSlice;
   const std::size_t npad = round_up(HW, cpu::kWhitenedLanes), mpad = round_up(HW, MQ);
-  // Keys per chunk: ~128 KiB of key panels (L2-resident), whole panels.
-  const std::size_t nchunk = std::min(npad, std::max<std::size_t>(1, (16384 / L) / cpu::kWhitenedLanes) * cpu::kWhitenedLanes);
+  // Keys per chunk: ~128 KiB of key panels (L2-resident), whole pairs of panels (the screen's
+  // float32 blocks take two at a time).
+  constexpr std::size_t kPair = 2 * cpu::kWhitenedLanes;
+  const std::size_t nchunk = std::min(npad, std::max<std::size_t>(1, (16384 / L + kPair / 2) / kPair) * kPair);
   // Query images per group: each training image is whitened once per group, not once per query image.
   const std::size_t group = whitened_group_images(nimg, train.n, HW);
 
   const double block_skip = cpu::skip_nats_for(double(train.n) * double(HW));
+  // The float32 screen (needs every key's logit with top-k, so not there): exact fp64 distances
+  // only for the (query, key panel) pairs it cannot rule out.
+  const bool screen = p.all_shifts && k == 0 && whitened_screen_enabled();
+  const double push_skip = std::min(block_skip, cpu::kMaxPushSkip);
   const bool second = s.variance || s.effective_count;  // Σw², Σw(x − K)² only when asked for
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
   std::vector<TopkTable> image_topk;
-  std::mutex topk_mutex;
+  std::mutex topk_mutex;  // (and the screen's statistics)
   std::atomic<long> done{0};
   std::atomic<bool> cancel{false};
   // partials[g][sl]: image g of the group, slice sl
   std::vector<std::vector<std::vector<SoftmaxAcc<double>>>> partials(group, std::vector<std::vector<SoftmaxAcc<double>>>(nslice));
   std::vector<std::vector<double>> qw(group);
+  std::vector<std::vector<float>> qw32(group);
   for (std::size_t g0 = 0; g0 < nimg; g0 += group) {
     const std::size_t ng = std::min(group, nimg - g0);
     image_topk.assign(ng, TopkTable(k > 0 ? HW : 0, k));
@@ -84,7 +149,10 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
       whiten_patches(p, build_query(p, s, B, y.image(g0 + g)).q.data(), qw[g]);
       qw[g].resize(mpad * L);
       for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[g][(HW - 1) * L], L, &qw[g][m * L]);
+      if (screen) qw32[g].assign(qw[g].begin(), qw[g].end());
     }
+    double query_max = 0;
+    for (std::size_t g = 0; screen && g < ng; ++g) query_max = std::max(query_max, max_abs(qw[g]));
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
@@ -94,11 +162,20 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             for (auto& a : partials[g][sl]) softmax_init(a);
           }
           Scratch w;
+          int rest = 0, run = 0;  // the screen's back-off (see kMaxLiveFraction)
+          WhitenedScreenStats slice_stats;
           w.D.resize(MQ * nchunk);
           w.l.resize(npad);
+          if (screen) {
+            w.D32.resize(MQ * nchunk);
+            w.live.resize(MQ * (nchunk / cpu::kWhitenedLanes));
+          }
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            load_keys(p, train, b, npad, w);
+            load_keys(p, train, b, npad, screen, w);
+            const double vmax = std::max(query_max, w.key_max);
+            const bool screen_b = screen && vmax <= kMaxScreenedValue;
+            const cpu::Float32Bound bound = cpu::Float32Bound::for_terms(double(L), double(L) + 3, vmax, 1.0);
             for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
               std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
               const double* q = qw[g].data();
@@ -122,11 +199,39 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
               // in key order.
               for (std::size_t n0 = 0; n0 < npad; n0 += nchunk) {
                 const std::size_t cnt = std::min(nchunk, npad - n0), nreal = n0 < HW ? std::min(cnt, HW - n0) : 0;
+                const std::size_t np = cnt / cpu::kWhitenedLanes;
                 for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
-                  K.whitened_distances(cpu::WhitenedDistanceArgs{int(L), cnt, &q[m0 * L], w.kP.data() + n0 * L, w.D.data()});
+                  cpu::WhitenedDistanceArgs args{int(L), cnt, &q[m0 * L], w.kP.data() + n0 * L, w.D.data()};
+                  bool any[MQ];
+                  const bool screened = screen_b && rest == 0;
+                  if (screened) {  // float32 distances first; exact ones only where a key may be live
+                    K.whitened_distances32(cpu::WhitenedDistance32Args{int(L), cnt, &qw32[g][m0 * L], w.kP32.data() + n0 * L, w.D32.data()});
+                    std::size_t nlive = 0, nq = 0;
+                    for (std::size_t i = 0; i < MQ; ++i) {
+                      const bool real = m0 + i < HW;  // (padding queries: nothing to compute)
+                      const float cut = real ? bound.cut(whitened_live_distance(st[m0 + i].mx, push_skip, p.inv_two_sigma2)) : -INFINITY;
+                      const std::size_t n = mark_live_panels(&w.D32[i * cnt], np, cut, &w.live[i * np]);
+                      any[i] = n > 0;
+                      nlive += n;
+                      nq += real;
+                    }
+                    args.live = w.live.data();
+                    slice_stats.screened_pairs += double(nq * cnt);
+                    slice_stats.exact_pairs += double(nlive * cpu::kWhitenedLanes);
+                    if (double(nlive) > kMaxLiveFraction * double(nq * np)) {
+                      rest = run = std::min(2 * run + 1, kMaxUnscreenedRun);
+                    } else {
+                      run = 0;
+                    }
+                  } else if (rest > 0) {
+                    --rest;
+                  }
+                  K.whitened_distances(args);
                   for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
+                    if (screened && !any[i]) continue;  // every key dropped: the push would add nothing
                     const double* D = &w.D[i * cnt];
-                    for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
+                    const std::uint8_t* live = screened ? &w.live[i * np] : nullptr;
+                    for (std::size_t n = 0; n < nreal; ++n) w.l[n] = !live || live[n / cpu::kWhitenedLanes] ? -D[n] * p.inv_two_sigma2 : -INFINITY;
                     for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
                     K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip, second});
                     if (k > 0) {
@@ -140,9 +245,12 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             }
             done += long(ng);
           }
-          if (k > 0) {
-            std::lock_guard<std::mutex> lock(topk_mutex);
+          std::lock_guard<std::mutex> lock(topk_mutex);
+          if (k > 0)
             for (std::size_t g = 0; g < ng; ++g) image_topk[g].merge_from(slice_topk[g]);
+          if (stats) {
+            stats->screened_pairs += slice_stats.screened_pairs;
+            stats->exact_pairs += slice_stats.exact_pairs;
           }
         },
         progress_poll(s, done, double(nimg * train.n), cancel));

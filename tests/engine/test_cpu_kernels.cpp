@@ -5,6 +5,7 @@
 // bias, binary-mask patterns, whole-image window).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <random>
 
@@ -294,4 +295,62 @@ TEST_CASE("CPU push_block: blocks of keys against softmax_push, every variant", 
       CHECK(got[0].s == g.s);
       CHECK(got[0].mx == g.mx);
     }
+}
+
+// The whitened screen's float32 distances within their proven bound of the fp64 ones (values of
+// magnitude 1 and 1000, keys equal to a query up to rounding-sized offsets, so D near 0 too), the
+// cut it derives never ruling out a key at or below its distance, and the exact distances of live
+// panels only (single query rows or whole blocks) giving the full block's bits.
+TEST_CASE("CPU whitened float32 distances: within Float32Bound; live panels give the full bits", "[engine][cpu][kernels][whitened]") {
+  constexpr int MQ = cpu::kWhitenedQueries, NL = cpu::kWhitenedLanes;
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<double> U(-1.0, 1.0);
+  for (const cpu::Kernels* K : cpu::kernel_variants())
+    for (int L : {27, 75, 363})
+      for (double M : {1.0, 1000.0}) {
+        INFO(K->name << " L=" << L << " M=" << M);
+        const std::size_t n = 5 * NL, np = n / NL;  // (an odd panel count: the float32 pass's single-panel block too)
+        std::vector<double> q(std::size_t(MQ) * L), key(n * std::size_t(L));
+        for (auto& x : q) x = M * U(rng);
+        for (std::size_t j = 0; j < n; ++j)
+          for (int e = 0; e < L; ++e) {  // keys 0, 8, 16 …: query (j / 8) % 6 up to tiny offsets; the rest random
+            const double base = j % NL == 0 ? q[(j / NL % MQ) * std::size_t(L) + std::size_t(e)] : M * U(rng);
+            key[j * std::size_t(L) + std::size_t(e)] = base + (j % NL == 0 ? M * 1e-7 * U(rng) : 0.0);
+          }
+        double vmax = 0;
+        for (double x : q) vmax = std::max(vmax, std::fabs(x));
+        for (double x : key) vmax = std::max(vmax, std::fabs(x));
+        std::vector<double> kP(n * std::size_t(L));
+        for (std::size_t j = 0; j < n; ++j)
+          for (int e = 0; e < L; ++e) kP[((j / NL) * std::size_t(L) + std::size_t(e)) * NL + j % NL] = key[j * std::size_t(L) + std::size_t(e)];
+        const std::vector<float> q32(q.begin(), q.end()), kP32(kP.begin(), kP.end());
+        std::vector<double> D(MQ * n);
+        std::vector<float> D32(MQ * n);
+        K->whitened_distances(cpu::WhitenedDistanceArgs{L, n, q.data(), kP.data(), D.data()});
+        K->whitened_distances32(cpu::WhitenedDistance32Args{L, n, q32.data(), kP32.data(), D32.data()});
+        const cpu::Float32Bound b = cpu::Float32Bound::for_terms(L, L + 3.0, vmax, 1.0);
+        int near = 0;
+        for (std::size_t m = 0; m < D.size(); ++m) {
+          const double r = std::sqrt(D[m]), lo = r > b.abs_sqrt ? (1 - b.rel) * (r - b.abs_sqrt) * (r - b.abs_sqrt) : 0.0;
+          CHECK(double(D32[m]) >= lo);
+          CHECK(double(D32[m]) <= (1 + b.rel) * (r + b.abs_sqrt) * (r + b.abs_sqrt));
+          CHECK(!(D32[m] > b.cut(D[m])));  // a key at the live limit itself is never cut
+          near += D[m] < 1e-9 * M * M * L;
+        }
+        CHECK(near >= MQ - 1);  // (the near-duplicates exist: the bound was tested where it is tightest)
+        // Exact distances for a live pattern only: every pattern of queries per panel, 0 … MQ live.
+        std::vector<std::uint8_t> live(MQ * np);
+        for (std::size_t j = 0; j < np; ++j)
+          for (int i = 0; i < MQ; ++i) live[std::size_t(i) * np + j] = i < int(j + 1) && (i + int(j)) % 3 != 1;
+        std::vector<double> Dl(MQ * n, std::nan(""));
+        cpu::WhitenedDistanceArgs a{L, n, q.data(), kP.data(), Dl.data()};
+        a.live = live.data();
+        K->whitened_distances(a);
+        for (int i = 0; i < MQ; ++i)
+          for (std::size_t j = 0; j < n; ++j) {
+            const std::size_t m = std::size_t(i) * n + j;
+            if (live[std::size_t(i) * np + j / NL])
+              CHECK(std::memcmp(&Dl[m], &D[m], sizeof(double)) == 0);
+          }
+      }
 }

@@ -7,6 +7,7 @@
 
 #include "engine/accuracy_bar.hpp"
 #include "engine/problem.hpp"
+#include "engine/whitened_cpu.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
 #include "lemmse/metrics.hpp"
@@ -144,6 +145,51 @@ TEST_CASE("whitened CPU engine: each query image alone, or in groups of any size
   setenv("LEMMSE_WHITENED_GROUP", "0", 1);
   CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
   unsetenv("LEMMSE_WHITENED_GROUP");
+}
+
+// The float32 screen changes no bit (estimate, variance, effective count, log-density), on random
+// and real images, from σ where it rules out nearly every key to σ where it rules out none; and it
+// does rule keys out where it should (its statistics), so the comparison is not an empty one.
+TEST_CASE("whitened CPU engine: the float32 screen rules keys out and changes no bit", "[engine][cpu][whitened][screen]") {
+  std::vector<std::pair<Images, Images>> sets;
+  sets.emplace_back(random_images(40, ImageShape{3, 9, 10}, 571), random_images(2, ImageShape{3, 9, 10}, 572));
+  for (auto& real : real_sets(24, 2)) sets.push_back(std::move(real));
+  for (const auto& [train, clean] : sets) {
+    ForwardOperator A = make_forward_operator("blur-gaussian:1", clean.shape, Compat::consistent);
+    PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+    for (int P : {3, 5})
+      for (double sigma : {0.001, 0.01, 0.1, 0.5}) {
+        INFO("shape " << clean.shape.c << "x" << clean.shape.h << "x" << clean.shape.w << " P=" << P << " σ=" << sigma);
+        const Images y = make_measurements(clean, A, sigma, 5);
+        EstimatorSettings s = settings(EstimatorKind::lemmse, P, sigma);
+        s.variance = s.effective_count = true;
+        s.threads = 2;
+        const Problem p = build_problem(s, train, A, B);
+        WhitenedScreenStats off, on;
+        setenv("LEMMSE_WHITENED_SCREEN", "0", 1);
+        const EstimatorOutputs a = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &off);
+        unsetenv("LEMMSE_WHITENED_SCREEN");
+        const EstimatorOutputs b = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &on);
+        CHECK(off.screened_pairs == 0);
+        CHECK(on.screened_pairs > 0);
+        CHECK(on.exact_pairs <= on.screened_pairs);
+        // (Whitened distances are small here — the inverse filter's noise covariance is large — so
+        // at σ ≥ 0.01 most keys of these small sets stay live; each slice's first image is all live.)
+        if (sigma == 0.001) CHECK(on.exact_pairs < 0.5 * on.screened_pairs);
+        CHECK(std::memcmp(a.estimate.data.data(), b.estimate.data.data(), a.estimate.data.size() * 8) == 0);
+        CHECK(std::memcmp(a.variance.data.data(), b.variance.data.data(), a.variance.data.size() * 8) == 0);
+        CHECK(std::memcmp(a.effective_count.data(), b.effective_count.data(), a.effective_count.size() * 8) == 0);
+        CHECK(std::memcmp(a.log_density.data(), b.log_density.data(), a.log_density.size() * 8) == 0);
+      }
+  }
+  const ImageShape shape{1, 6, 6};
+  Images train = random_images(4, shape, 573), y = random_images(1, shape, 574);
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  const EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  setenv("LEMMSE_WHITENED_SCREEN", "yes", 1);
+  CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
+  unsetenv("LEMMSE_WHITENED_SCREEN");
 }
 
 TEST_CASE("whitened metric: a singular patch covariance is rejected with a clear message", "[engine][whitened][errors]") {
