@@ -183,6 +183,9 @@ struct WhitenedDistance32Args {
   const float* q;               // kWhitenedQueries × L
   const float* kP;              // panels, as WhitenedDistanceArgs::kP
   float* D;                     // out: kWhitenedQueries × n
+  // Or null: every panel. Else live as WhitenedDistanceArgs::live: a panel is computed (for
+  // every query) where any query needs it, left alone elsewhere.
+  const std::uint8_t* live = nullptr;
 };
 
 
@@ -209,6 +212,19 @@ struct BlockArgs {
   bool second;                  // also Σw² and Σw(x − K)² (variance, effective count)
 };
 
+// Forward substitution G z = x for kWhitenLanes pixels at once (engine/whiten_fast.cpp): x and z
+// are d × kWhitenLanes, element r of every pixel contiguous; G is d×d lower-triangular, row-major.
+// The same steps as whiten_patches (z_r = (x_r − Σ_k g_rk z_k) / g_rr, k in order) — with FMAs
+// on the AVX2 build, so the bits differ from it by rounding — in independent chains of vectors
+// (a chain per vector of pixels waits on each subtraction).
+constexpr int kWhitenLanes = 32;
+struct WhitenArgs {
+  int d;
+  const double* G;
+  const double* x;
+  double* z;
+};
+
 struct Kernels {
   // The distances of every query pixel to the keys at shift (ti, tj) (fp64 differences and
   // window sums without subtraction), then their logits into a.l and the online-softmax update
@@ -222,6 +238,7 @@ struct Kernels {
   void (*min_distances32)(const ShiftArgs&, const KeyImage&, int ti, int tj, float* scratch, float* dmin);
   void (*whitened_distances)(const WhitenedDistanceArgs&);
   void (*whitened_distances32)(const WhitenedDistance32Args&);
+  void (*whiten_block)(const WhitenArgs&);
   void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
   const char* name;
 };

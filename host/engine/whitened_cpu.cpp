@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "engine/cpu_kernels.hpp"
 #include "engine/pixel_outputs.hpp"
 #include "engine/topk_table.hpp"
+#include "engine/whitened_projection.hpp"
 #include "kernels/online_softmax.hpp"
 #include "lemmse/errors.hpp"
 #include "util/parallel.hpp"
@@ -27,30 +29,20 @@ std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m;
 // values padded, and one query block's distances and logits.
 struct Scratch {
   std::vector<double> kw, kP, val, D, l;
-  std::vector<float> kP32, D32;     // the screen's float32 key panels and distances
+  WhitenedScreen::Keys sk;          // the screen's float32 panels of the loaded image
+  std::vector<float> D32;           // the screen's float32 distances
   std::vector<std::uint8_t> live;   // the screen's verdict per (query of the block, key panel)
-  double key_max = 0;               // largest |whitened key element| of the loaded image
 };
 
 // Whitened keys of training image b in panels of kWhitenedLanes keys (WhitenedDistanceArgs::kP;
-// padding 0) and its values as C × npad; with `screen`, the panels in float32 too.
-double max_abs(const std::vector<double>& v) {
-  double m = 0;
-  for (double x : v) m = std::fabs(x) > m ? std::fabs(x) : m;  // (NaN: left out; the screen's float32 copy keeps it, and NaN is never cut)
-  return m;
-}
-
-void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, bool screen, Scratch& w) {
+// padding 0) and its values as C × npad.
+void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, Scratch& w) {
   constexpr std::size_t NL = cpu::kWhitenedLanes;
   const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW;
-  whiten_patches(p, p.keys.image(b), w.kw);
+  whiten_patches_fast(p, p.keys.image(b), w.kw);
   w.kP.assign(L * npad, 0.0);
   for (std::size_t n = 0; n < HW; ++n)
     for (std::size_t e = 0; e < L; ++e) w.kP[((n / NL) * L + e) * NL + n % NL] = w.kw[n * L + e];
-  if (screen) {
-    w.kP32.assign(w.kP.begin(), w.kP.end());
-    w.key_max = max_abs(w.kw);
-  }
   w.val.assign(std::size_t(p.C) * npad, 0.0);
   for (int c = 0; c < p.C; ++c) std::copy_n(train.image(b) + std::size_t(c) * HW, HW, &w.val[std::size_t(c) * npad]);
 }
@@ -75,28 +67,13 @@ double whitened_live_distance(double mx, double skip, double inv_two_sigma2) {
   return (skip + 1.0 - mx) / inv_two_sigma2;
 }
 
-// live[j] = whether panel j (kWhitenedLanes float32 distances D32 from D32 + j·lanes) has a key
-// at or below the cut (NaN counts as live); returns whether any has.
-std::size_t mark_live_panels(const float* D32, std::size_t np, float cut, std::uint8_t* live) {
-  constexpr std::size_t NL = cpu::kWhitenedLanes;
-  std::size_t nlive = 0;
-  for (std::size_t j = 0; j < np; ++j) {
-    bool lv = false;
-    for (std::size_t t = 0; t < NL; ++t) lv |= !(D32[j * NL + t] > cut);
-    live[j] = lv;
-    nlive += lv;
-  }
-  return nlive;
-}
-
 // The screen pays while few panels are live (its float32 pass costs about half the exact one).
 // After a screened block with more than this fraction live, 1, 3, 7 … kMaxUnscreenedRun blocks
-// run unscreened (at large σ nearly every key stays live), as the window engine's screen does.
+// run unscreened (at large σ nearly every key stays live), as the window engine's screen does;
+// the longest run spans several training images (~3,600 blocks each at CIFAR-10 sizes), whose
+// screen panels are then never made.
 constexpr double kMaxLiveFraction = 0.4;
-constexpr int kMaxUnscreenedRun = 63;
-
-// Above this magnitude float32 squares could overflow (an overflowed distance would be cut).
-constexpr double kMaxScreenedValue = 1e17;
+constexpr int kMaxUnscreenedRun = 16383;
 
 }  // namespace
 
@@ -129,7 +106,8 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   const double block_skip = cpu::skip_nats_for(double(train.n) * double(HW));
   // The float32 screen (needs every key's logit with top-k, so not there): exact fp64 distances
   // only for the (query, key panel) pairs it cannot rule out.
-  const bool screen = p.all_shifts && k == 0 && whitened_screen_enabled();
+  std::unique_ptr<WhitenedScreen> screen;
+  if (p.all_shifts && k == 0 && whitened_screen_enabled()) screen = std::make_unique<WhitenedScreen>(p, whitened_projection_columns(p.d));
   const double push_skip = std::min(block_skip, cpu::kMaxPushSkip);
   const bool second = s.variance || s.effective_count;  // Σw², Σw(x − K)² only when asked for
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
@@ -140,19 +118,16 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   // partials[g][sl]: image g of the group, slice sl
   std::vector<std::vector<std::vector<SoftmaxAcc<double>>>> partials(group, std::vector<std::vector<SoftmaxAcc<double>>>(nslice));
   std::vector<std::vector<double>> qw(group);
-  std::vector<std::vector<float>> qw32(group);
   for (std::size_t g0 = 0; g0 < nimg; g0 += group) {
     const std::size_t ng = std::min(group, nimg - g0);
     image_topk.assign(ng, TopkTable(k > 0 ? HW : 0, k));
     for (std::size_t g = 0; g < ng; ++g) {
       // Whitened query vectors, HW × L, padded with copies of the last pixel's to a whole block.
-      whiten_patches(p, build_query(p, s, B, y.image(g0 + g)).q.data(), qw[g]);
+      whiten_patches_fast(p, build_query(p, s, B, y.image(g0 + g)).q.data(), qw[g]);
       qw[g].resize(mpad * L);
       for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[g][(HW - 1) * L], L, &qw[g][m * L]);
-      if (screen) qw32[g].assign(qw[g].begin(), qw[g].end());
     }
-    double query_max = 0;
-    for (std::size_t g = 0; screen && g < ng; ++g) query_max = std::max(query_max, max_abs(qw[g]));
+    if (screen) screen->set_queries(qw, ng, mpad);
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
@@ -172,10 +147,11 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
           }
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            load_keys(p, train, b, npad, screen, w);
-            const double vmax = std::max(query_max, w.key_max);
-            const bool screen_b = screen && vmax <= kMaxScreenedValue;
-            const cpu::Float32Bound bound = cpu::Float32Bound::for_terms(double(L), double(L) + 3, vmax, 1.0);
+            load_keys(p, train, b, npad, w);
+            // The screen's panels of this image, made when a block first runs screened (at large
+            // σ the back-off passes over whole images: they cost as much as the float32 pass).
+            WhitenedScreen::Bounds bounds;
+            bool prepared = false, usable = true;
             for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
               std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
               const double* q = qw[g].data();
@@ -203,21 +179,23 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
                 for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
                   cpu::WhitenedDistanceArgs args{int(L), cnt, &q[m0 * L], w.kP.data() + n0 * L, w.D.data()};
                   bool any[MQ];
-                  const bool screened = screen_b && rest == 0;
+                  bool screened = screen && usable && rest == 0;
+                  if (screened && !prepared) {
+                    screen->load_keys(w.kw, w.kP, HW, npad, w.sk);
+                    bounds = screen->bounds(w.sk);
+                    prepared = true;
+                    screened = usable = bounds.usable;
+                  }
                   if (screened) {  // float32 distances first; exact ones only where a key may be live
-                    K.whitened_distances32(cpu::WhitenedDistance32Args{int(L), cnt, &qw32[g][m0 * L], w.kP32.data() + n0 * L, w.D32.data()});
-                    std::size_t nlive = 0, nq = 0;
+                    double dmax[MQ];
+                    std::size_t nq = 0;
                     for (std::size_t i = 0; i < MQ; ++i) {
                       const bool real = m0 + i < HW;  // (padding queries: nothing to compute)
-                      const float cut = real ? bound.cut(whitened_live_distance(st[m0 + i].mx, push_skip, p.inv_two_sigma2)) : -INFINITY;
-                      const std::size_t n = mark_live_panels(&w.D32[i * cnt], np, cut, &w.live[i * np]);
-                      any[i] = n > 0;
-                      nlive += n;
+                      dmax[i] = real ? whitened_live_distance(st[m0 + i].mx, push_skip, p.inv_two_sigma2) : -INFINITY;
                       nq += real;
                     }
+                    const std::size_t nlive = screen->mark(K, bounds, w.sk, g, m0, n0, cnt, dmax, w.D32.data(), w.live.data(), any, slice_stats);
                     args.live = w.live.data();
-                    slice_stats.screened_pairs += double(nq * cnt);
-                    slice_stats.exact_pairs += double(nlive * cpu::kWhitenedLanes);
                     if (double(nlive) > kMaxLiveFraction * double(nq * np)) {
                       rest = run = std::min(2 * run + 1, kMaxUnscreenedRun);
                     } else {
@@ -248,10 +226,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
           std::lock_guard<std::mutex> lock(topk_mutex);
           if (k > 0)
             for (std::size_t g = 0; g < ng; ++g) image_topk[g].merge_from(slice_topk[g]);
-          if (stats) {
-            stats->screened_pairs += slice_stats.screened_pairs;
-            stats->exact_pairs += slice_stats.exact_pairs;
-          }
+          if (stats) stats->add(slice_stats);
         },
         progress_poll(s, done, double(nimg * train.n), cancel));
     for (std::size_t g = 0; g < ng; ++g)  // slice order

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "engine/accuracy_bar.hpp"
 #include "engine/problem.hpp"
@@ -147,10 +148,11 @@ TEST_CASE("whitened CPU engine: each query image alone, or in groups of any size
   unsetenv("LEMMSE_WHITENED_GROUP");
 }
 
-// The float32 screen changes no bit (estimate, variance, effective count, log-density), on random
-// and real images, from σ where it rules out nearly every key to σ where it rules out none; and it
-// does rule keys out where it should (its statistics), so the comparison is not an empty one.
-TEST_CASE("whitened CPU engine: the float32 screen rules keys out and changes no bit", "[engine][cpu][whitened][screen]") {
+// The screen changes no bit (estimate, variance, effective count, log-density), with or without
+// its projected first stage, on random and real images, from σ where it rules out nearly every key
+// to σ where it rules out none; and each stage does rule keys out where it should (its
+// statistics), so the comparison is not an empty one.
+TEST_CASE("whitened CPU engine: the screen's two stages rule keys out and change no bit", "[engine][cpu][whitened][screen]") {
   std::vector<std::pair<Images, Images>> sets;
   sets.emplace_back(random_images(40, ImageShape{3, 9, 10}, 571), random_images(2, ImageShape{3, 9, 10}, 572));
   for (auto& real : real_sets(24, 2)) sets.push_back(std::move(real));
@@ -165,21 +167,32 @@ TEST_CASE("whitened CPU engine: the float32 screen rules keys out and changes no
         s.variance = s.effective_count = true;
         s.threads = 2;
         const Problem p = build_problem(s, train, A, B);
-        WhitenedScreenStats off, on;
+        WhitenedScreenStats off;
         setenv("LEMMSE_WHITENED_SCREEN", "0", 1);
         const EstimatorOutputs a = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &off);
         unsetenv("LEMMSE_WHITENED_SCREEN");
-        const EstimatorOutputs b = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &on);
         CHECK(off.screened_pairs == 0);
-        CHECK(on.screened_pairs > 0);
-        CHECK(on.exact_pairs <= on.screened_pairs);
-        // (Whitened distances are small here — the inverse filter's noise covariance is large — so
-        // at σ ≥ 0.01 most keys of these small sets stay live; each slice's first image is all live.)
-        if (sigma == 0.001) CHECK(on.exact_pairs < 0.5 * on.screened_pairs);
-        CHECK(std::memcmp(a.estimate.data.data(), b.estimate.data.data(), a.estimate.data.size() * 8) == 0);
-        CHECK(std::memcmp(a.variance.data.data(), b.variance.data.data(), a.variance.data.size() * 8) == 0);
-        CHECK(std::memcmp(a.effective_count.data(), b.effective_count.data(), a.effective_count.size() * 8) == 0);
-        CHECK(std::memcmp(a.log_density.data(), b.log_density.data(), a.log_density.size() * 8) == 0);
+        for (const char* m : {"0", "1", "4"}) {  // projected first stage: none, one column per channel, the default
+          INFO("projection columns " << m);
+          setenv("LEMMSE_WHITENED_PROJECTION", m, 1);
+          WhitenedScreenStats on;
+          const EstimatorOutputs b = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &on);
+          unsetenv("LEMMSE_WHITENED_PROJECTION");
+          CHECK(on.screened_pairs > 0);
+          CHECK(on.exact_pairs <= on.float32_pairs);
+          CHECK(on.float32_pairs <= on.screened_pairs);
+          if (std::string(m) == "0") CHECK(on.float32_pairs == on.screened_pairs);
+          // (Whitened distances are small here — the inverse filter's noise covariance is large —
+          // so at σ ≥ 0.01 most keys of these small sets stay live; each slice's first image is.)
+          if (sigma == 0.001) {
+            CHECK(on.exact_pairs < 0.5 * on.screened_pairs);
+            if (std::string(m) == "4") CHECK(on.float32_pairs < 0.75 * on.screened_pairs);
+          }
+          CHECK(std::memcmp(a.estimate.data.data(), b.estimate.data.data(), a.estimate.data.size() * 8) == 0);
+          CHECK(std::memcmp(a.variance.data.data(), b.variance.data.data(), a.variance.data.size() * 8) == 0);
+          CHECK(std::memcmp(a.effective_count.data(), b.effective_count.data(), a.effective_count.size() * 8) == 0);
+          CHECK(std::memcmp(a.log_density.data(), b.log_density.data(), a.log_density.size() * 8) == 0);
+        }
       }
   }
   const ImageShape shape{1, 6, 6};
@@ -190,6 +203,11 @@ TEST_CASE("whitened CPU engine: the float32 screen rules keys out and changes no
   setenv("LEMMSE_WHITENED_SCREEN", "yes", 1);
   CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
   unsetenv("LEMMSE_WHITENED_SCREEN");
+  for (const char* bad : {"-1", "four", ""}) {
+    setenv("LEMMSE_WHITENED_PROJECTION", bad, 1);
+    CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
+  }
+  unsetenv("LEMMSE_WHITENED_PROJECTION");
 }
 
 TEST_CASE("whitened metric: a singular patch covariance is rejected with a clear message", "[engine][whitened][errors]") {

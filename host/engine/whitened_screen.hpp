@@ -1,0 +1,70 @@
+// The whitened CPU engine's screen: which (query, 8-key panel) pairs need their exact fp64
+// distances. Two float32 stages, each compared with a cut that holds whatever their rounding
+// (cpu::Float32Bound), so a key they rule out is one push_block would give weight 0 — the
+// results are the bits of the unscreened engine:
+//  1. projected: distances of the short vectors of WhitenedProjection (C·m + 1 elements, a lower
+//     bound on the whitened distance), for every pair;
+//  2. full: the C·P² whitened elements in float32, for the panels stage 1 left live.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/cpu_kernels.hpp"
+#include "engine/whitened_projection.hpp"
+
+namespace lemmse {
+
+// What the screen did in a run (tests, diagnostics): (query pixel, key) pairs it looked at; of
+// those, the ones whose full float32 distance it computed (stage 2, whole panels) and the ones
+// whose exact distance it left to compute (whole panels of 8 keys).
+struct WhitenedScreenStats {
+  double screened_pairs = 0, float32_pairs = 0, exact_pairs = 0;
+  void add(const WhitenedScreenStats& o) {
+    screened_pairs += o.screened_pairs;
+    float32_pairs += o.float32_pairs;
+    exact_pairs += o.exact_pairs;
+  }
+};
+
+class WhitenedScreen {
+ public:
+  // For problem p (whitened vectors of L = C·d elements); projection_columns m per channel (0:
+  // stage 2 alone).
+  WhitenedScreen(const Problem& p, int projection_columns);
+  // The query images of a group: whitened vectors qw[g], rows × L each (padding rows included).
+  void set_queries(const std::vector<std::vector<double>>& qw, std::size_t ng, std::size_t rows);
+
+  // One training image's float32 panels (both stages) and magnitudes, from its whitened keys
+  // kw (HW × L) and fp64 panels kP (WhitenedDistanceArgs::kP, npad keys).
+  struct Keys {
+    std::vector<float> kP32, kPp32;
+    std::vector<double> xp;  // projected keys, HW × dims (scratch)
+    double max_abs = 0, proj_max_abs = 0, max_norm = 0;
+  };
+  void load_keys(const std::vector<double>& kw, const std::vector<double>& kP, std::size_t HW, std::size_t npad, Keys& k) const;
+
+  // The cut of each stage for this training image (usable = false: values too large for float32
+  // squares; run unscreened).
+  struct Bounds {
+    cpu::Float32Bound full, proj;
+    bool usable = false;
+  };
+  Bounds bounds(const Keys& k) const;
+
+  // live[i·np + j] (np = cnt / 8) for the kWhitenedQueries queries from row m0 of query image g
+  // against keys n0 … n0 + cnt: whether query i may have a key of panel j at or below dmax[i] (its
+  // largest live exact distance; −inf: a padding query, never live). any[i]: whether query i has
+  // a live panel. D32: kWhitenedQueries × cnt floats of scratch. Returns the live count.
+  std::size_t mark(const cpu::Kernels& K, const Bounds& bd, const Keys& k, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt,
+                   const double* dmax, float* D32, std::uint8_t* live, bool* any, WhitenedScreenStats& stats) const;
+
+ private:
+  int L_ = 0;
+  bool projected_ = false;
+  WhitenedProjection proj_;
+  std::vector<std::vector<float>> q32_, qp32_;  // per query image: full and projected float32 vectors
+  double q_max_ = 0, qp_max_ = 0, q_norm_ = 0;
+};
+
+}  // namespace lemmse
