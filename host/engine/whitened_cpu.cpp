@@ -138,6 +138,9 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
           }
           Scratch w;
           int rest = 0, run = 0;  // the screen's back-off (see kMaxLiveFraction)
+          // Each query pixel's cuts for the current training image, and the running max they are for.
+          std::vector<double> cut_mx(screen ? ng * HW : 0);
+          std::vector<WhitenedScreen::Cuts> cuts(cut_mx.size());
           WhitenedScreenStats slice_stats;
           w.D.resize(MQ * nchunk);
           w.l.resize(npad);
@@ -152,6 +155,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             // σ the back-off passes over whole images: they cost as much as the float32 pass).
             WhitenedScreen::Bounds bounds;
             bool prepared = false, usable = true;
+            std::fill(cut_mx.begin(), cut_mx.end(), std::nan(""));  // (cuts depend on the image's bounds)
             for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
               std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
               const double* q = qw[g].data();
@@ -187,14 +191,19 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
                     screened = usable = bounds.usable;
                   }
                   if (screened) {  // float32 distances first; exact ones only where a key may be live
-                    double dmax[MQ];
+                    WhitenedScreen::Cuts cq[MQ];
                     std::size_t nq = 0;
-                    for (std::size_t i = 0; i < MQ; ++i) {
-                      const bool real = m0 + i < HW;  // (padding queries: nothing to compute)
-                      dmax[i] = real ? whitened_live_distance(st[m0 + i].mx, push_skip, p.inv_two_sigma2) : -INFINITY;
-                      nq += real;
+                    for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {  // (padding queries: never live)
+                      const std::size_t at = g * HW + m0 + i;
+                      if (!(cut_mx[at] == st[m0 + i].mx)) {  // (NaN: not yet for this image)
+                        cut_mx[at] = st[m0 + i].mx;
+                        cuts[at] = screen->cuts(bounds, whitened_live_distance(st[m0 + i].mx, push_skip, p.inv_two_sigma2));
+                      }
+                      cq[i] = cuts[at];
+                      ++nq;
                     }
-                    const std::size_t nlive = screen->mark(K, bounds, w.sk, g, m0, n0, cnt, dmax, w.D32.data(), w.live.data(), any, slice_stats);
+                    for (std::size_t i = nq; i < MQ; ++i) cq[i] = WhitenedScreen::Cuts{-INFINITY, -INFINITY};
+                    const std::size_t nlive = screen->mark(K, w.sk, g, m0, n0, cnt, cq, w.D32.data(), w.live.data(), any, slice_stats);
                     args.live = w.live.data();
                     if (double(nlive) > kMaxLiveFraction * double(nq * np)) {
                       rest = run = std::min(2 * run + 1, kMaxUnscreenedRun);
@@ -208,8 +217,19 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
                   for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
                     if (screened && !any[i]) continue;  // every key dropped: the push would add nothing
                     const double* D = &w.D[i * cnt];
-                    const std::uint8_t* live = screened ? &w.live[i * np] : nullptr;
-                    for (std::size_t n = 0; n < nreal; ++n) w.l[n] = !live || live[n / cpu::kWhitenedLanes] ? -D[n] * p.inv_two_sigma2 : -INFINITY;
+                    if (screened) {  // logits of the live panels only (whole panels: −inf past nreal below)
+                      const std::uint8_t* live = &w.live[i * np];
+                      for (std::size_t j = 0; j < np; ++j) {
+                        double* lj = &w.l[j * cpu::kWhitenedLanes];
+                        const double* Dj = &D[j * cpu::kWhitenedLanes];
+                        if (live[j])
+                          for (std::size_t t = 0; t < cpu::kWhitenedLanes; ++t) lj[t] = -Dj[t] * p.inv_two_sigma2;
+                        else
+                          for (std::size_t t = 0; t < cpu::kWhitenedLanes; ++t) lj[t] = -INFINITY;
+                      }
+                    } else {
+                      for (std::size_t n = 0; n < nreal; ++n) w.l[n] = -D[n] * p.inv_two_sigma2;
+                    }
                     for (std::size_t n = nreal; n < cnt; ++n) w.l[n] = -INFINITY;
                     K.push_block(st[m0 + i], cpu::BlockArgs{w.l.data(), cnt, w.val.data() + n0, npad, C, block_skip, second});
                     if (k > 0) {

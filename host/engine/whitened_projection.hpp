@@ -25,8 +25,8 @@ struct WhitenedProjection {
   void project(const double* z, std::size_t n, std::vector<double>& out, double& max_abs, double& max_norm) const;
 };
 
-// Basis columns per channel for a d-element patch (LEMMSE_WHITENED_PROJECTION=m sets it, 0: no
-// first stage).
+// Basis columns per channel for a d-element patch (LEMMSE_WHITENED_PROJECTION=m sets it, at most
+// 64 and d − 1; 0: no first stage).
 int whitened_projection_columns(int d);
 
 // The projection of problem p from the whitened patches of its first few training images

@@ -83,19 +83,23 @@ WhitenedScreen::Bounds WhitenedScreen::bounds(const Keys& k) const {
   return b;
 }
 
-std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Bounds& bd, const Keys& k, std::size_t g, std::size_t m0, std::size_t n0,
-                                 std::size_t cnt, const double* dmax, float* D32, std::uint8_t* live, bool* any,
-                                 WhitenedScreenStats& stats) const {
+WhitenedScreen::Cuts WhitenedScreen::cuts(const Bounds& bd, double dmax) const {
+  if (dmax == -INFINITY) return Cuts{-INFINITY, -INFINITY};
+  return Cuts{projected_ ? bd.proj.cut(dmax) : INFINITY, bd.full.cut(dmax)};
+}
+
+std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Keys& k, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt,
+                                 const Cuts* cuts, float* D32, std::uint8_t* live, bool* any, WhitenedScreenStats& stats) const {
   constexpr std::size_t MQ = cpu::kWhitenedQueries;
   const std::size_t np = cnt / NL;
   std::fill(live, live + MQ * np, std::uint8_t(1));
   std::size_t nq = 0, nlive = 0;
-  for (std::size_t i = 0; i < MQ; ++i) nq += dmax[i] != -INFINITY;
+  for (std::size_t i = 0; i < MQ; ++i) nq += cuts[i].full != -INFINITY;
   stats.screened_pairs += double(nq * cnt);
   if (projected_) {  // stage 1
     const std::size_t dims = std::size_t(proj_.dims());
     K.whitened_distances32(cpu::WhitenedDistance32Args{int(dims), cnt, &qp32_[g][m0 * dims], k.kPp32.data() + n0 * dims, D32});
-    for (std::size_t i = 0; i < MQ; ++i) keep_live_panels(&D32[i * cnt], np, dmax[i] == -INFINITY ? -INFINITY : bd.proj.cut(dmax[i]), &live[i * np]);
+    for (std::size_t i = 0; i < MQ; ++i) keep_live_panels(&D32[i * cnt], np, cuts[i].proj, &live[i * np]);
   }
   // stage 2, on the panels some query still needs
   cpu::WhitenedDistance32Args a{L_, cnt, &q32_[g][m0 * std::size_t(L_)], k.kP32.data() + n0 * std::size_t(L_), D32};
@@ -107,7 +111,7 @@ std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Bounds& bd, const 
     stats.float32_pairs += wanted ? double(nq * NL) : 0.0;
   }
   for (std::size_t i = 0; i < MQ; ++i) {
-    const std::size_t n = keep_live_panels(&D32[i * cnt], np, dmax[i] == -INFINITY ? -INFINITY : bd.full.cut(dmax[i]), &live[i * np]);
+    const std::size_t n = keep_live_panels(&D32[i * cnt], np, cuts[i].full, &live[i * np]);
     any[i] = n > 0;
     nlive += n;
   }

@@ -7,6 +7,7 @@
 //  2. full: the C·P² whitened elements in float32, for the panels stage 1 left live.
 #pragma once
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -52,12 +53,19 @@ class WhitenedScreen {
   };
   Bounds bounds(const Keys& k) const;
 
+  // The two stages' cuts for a query whose largest live exact distance is dmax (−inf: a padding
+  // query, never live; +inf: no key yet, every key live).
+  struct Cuts {
+    float proj = INFINITY, full = INFINITY;
+  };
+  Cuts cuts(const Bounds& bd, double dmax) const;
+
   // live[i·np + j] (np = cnt / 8) for the kWhitenedQueries queries from row m0 of query image g
-  // against keys n0 … n0 + cnt: whether query i may have a key of panel j at or below dmax[i] (its
-  // largest live exact distance; −inf: a padding query, never live). any[i]: whether query i has
-  // a live panel. D32: kWhitenedQueries × cnt floats of scratch. Returns the live count.
-  std::size_t mark(const cpu::Kernels& K, const Bounds& bd, const Keys& k, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt,
-                   const double* dmax, float* D32, std::uint8_t* live, bool* any, WhitenedScreenStats& stats) const;
+  // against keys n0 … n0 + cnt: whether query i may have a key of panel j within its cuts[i].
+  // any[i]: whether query i has a live panel. D32: kWhitenedQueries × cnt floats of scratch.
+  // Returns the live count.
+  std::size_t mark(const cpu::Kernels& K, const Keys& k, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt,
+                   const Cuts* cuts, float* D32, std::uint8_t* live, bool* any, WhitenedScreenStats& stats) const;
 
  private:
   int L_ = 0;
