@@ -29,9 +29,6 @@ std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m;
 // values padded, and one query block's distances and logits.
 struct Scratch {
   std::vector<double> kw, kP, val, D, l;
-  WhitenedScreen::Keys sk;          // the screen's float32 panels of the loaded image
-  std::vector<float> D32;           // the screen's float32 distances
-  std::vector<std::uint8_t> live;   // the screen's verdict per (query of the block, key panel)
 };
 
 // Whitened keys of training image b in panels of kWhitenedLanes keys (WhitenedDistanceArgs::kP;
@@ -57,23 +54,6 @@ bool whitened_screen_enabled() {
   if (v == "1") return true;
   throw InvalidArgument("LEMMSE_WHITENED_SCREEN must be 0 or 1, not '" + v + "'");
 }
-
-// The screen drops a key when even the least exact distance its float32 distance allows puts
-// its logit more than skip + 1 nats below the pixel's running max: push_block would give it
-// weight 0 (its drop rule is skip nats, after rounding ℓ − mx to float32), so dropping it changes
-// no bit. This is the largest exact distance that may still be live; +inf before any key.
-double whitened_live_distance(double mx, double skip, double inv_two_sigma2) {
-  if (mx == -INFINITY) return INFINITY;
-  return (skip + 1.0 - mx) / inv_two_sigma2;
-}
-
-// The screen pays while few panels are live (its float32 pass costs about half the exact one).
-// After a screened block with more than this fraction live, 1, 3, 7 … kMaxUnscreenedRun blocks
-// run unscreened (at large σ nearly every key stays live), as the window engine's screen does;
-// the longest run spans several training images (~3,600 blocks each at CIFAR-10 sizes), whose
-// screen panels are then never made.
-constexpr double kMaxLiveFraction = 0.4;
-constexpr int kMaxUnscreenedRun = 16383;
 
 }  // namespace
 
@@ -137,25 +117,14 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             for (auto& a : partials[g][sl]) softmax_init(a);
           }
           Scratch w;
-          int rest = 0, run = 0;  // the screen's back-off (see kMaxLiveFraction)
-          // Each query pixel's cuts for the current training image, and the running max they are for.
-          std::vector<double> cut_mx(screen ? ng * HW : 0);
-          std::vector<WhitenedScreen::Cuts> cuts(cut_mx.size());
-          WhitenedScreenStats slice_stats;
+          std::unique_ptr<WhitenedScreenWorker> sw;
+          if (screen) sw = std::make_unique<WhitenedScreenWorker>(*screen, ng, HW, nchunk);
           w.D.resize(MQ * nchunk);
           w.l.resize(npad);
-          if (screen) {
-            w.D32.resize(MQ * nchunk);
-            w.live.resize(MQ * (nchunk / cpu::kWhitenedLanes));
-          }
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
             load_keys(p, train, b, npad, w);
-            // The screen's panels of this image, made when a block first runs screened (at large
-            // σ the back-off passes over whole images: they cost as much as the float32 pass).
-            WhitenedScreen::Bounds bounds;
-            bool prepared = false, usable = true;
-            std::fill(cut_mx.begin(), cut_mx.end(), std::nan(""));  // (cuts depend on the image's bounds)
+            if (sw) sw->new_image(&w.kw, &w.kP, npad);
             for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
               std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
               const double* q = qw[g].data();
@@ -183,42 +152,15 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
                 for (std::size_t m0 = 0; m0 < HW; m0 += MQ) {
                   cpu::WhitenedDistanceArgs args{int(L), cnt, &q[m0 * L], w.kP.data() + n0 * L, w.D.data()};
                   bool any[MQ];
-                  bool screened = screen && usable && rest == 0;
-                  if (screened && !prepared) {
-                    screen->load_keys(w.kw, w.kP, HW, npad, w.sk);
-                    bounds = screen->bounds(w.sk);
-                    prepared = true;
-                    screened = usable = bounds.usable;
-                  }
-                  if (screened) {  // float32 distances first; exact ones only where a key may be live
-                    WhitenedScreen::Cuts cq[MQ];
-                    std::size_t nq = 0;
-                    for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {  // (padding queries: never live)
-                      const std::size_t at = g * HW + m0 + i;
-                      if (!(cut_mx[at] == st[m0 + i].mx)) {  // (NaN: not yet for this image)
-                        cut_mx[at] = st[m0 + i].mx;
-                        cuts[at] = screen->cuts(bounds, whitened_live_distance(st[m0 + i].mx, push_skip, p.inv_two_sigma2));
-                      }
-                      cq[i] = cuts[at];
-                      ++nq;
-                    }
-                    for (std::size_t i = nq; i < MQ; ++i) cq[i] = WhitenedScreen::Cuts{-INFINITY, -INFINITY};
-                    const std::size_t nlive = screen->mark(K, w.sk, g, m0, n0, cnt, cq, w.D32.data(), w.live.data(), any, slice_stats);
-                    args.live = w.live.data();
-                    if (double(nlive) > kMaxLiveFraction * double(nq * np)) {
-                      rest = run = std::min(2 * run + 1, kMaxUnscreenedRun);
-                    } else {
-                      run = 0;
-                    }
-                  } else if (rest > 0) {
-                    --rest;
-                  }
+                  // float32 distances first; exact ones only where a key may be live
+                  const bool screened = sw && sw->screen_block(K, g, m0, n0, cnt, st.data(), push_skip, p.inv_two_sigma2, any);
+                  if (screened) args.live = sw->live();
                   K.whitened_distances(args);
                   for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {
                     if (screened && !any[i]) continue;  // every key dropped: the push would add nothing
                     const double* D = &w.D[i * cnt];
                     if (screened) {  // logits of the live panels only (whole panels: −inf past nreal below)
-                      const std::uint8_t* live = &w.live[i * np];
+                      const std::uint8_t* live = sw->live() + i * np;
                       for (std::size_t j = 0; j < np; ++j) {
                         double* lj = &w.l[j * cpu::kWhitenedLanes];
                         const double* Dj = &D[j * cpu::kWhitenedLanes];
@@ -246,7 +188,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
           std::lock_guard<std::mutex> lock(topk_mutex);
           if (k > 0)
             for (std::size_t g = 0; g < ng; ++g) image_topk[g].merge_from(slice_topk[g]);
-          if (stats) stats->add(slice_stats);
+          if (stats && sw) stats->add(sw->stats());
         },
         progress_poll(s, done, double(nimg * train.n), cancel));
     for (std::size_t g = 0; g < ng; ++g)  // slice order

@@ -38,6 +38,20 @@ std::size_t keep_live_panels(const float* D32, std::size_t np, float cut, std::u
   return nlive;
 }
 
+// A key more than skip + 1 nats (in logit) below its pixel's running max mx would get weight 0 in
+// push_block (its drop rule is skip nats, after rounding ℓ − mx to float32), so dropping it
+// changes no bit. This is the largest exact distance that may still be live; +inf before any key.
+double live_distance(double mx, double skip, double inv_two_sigma2) {
+  if (mx == -INFINITY) return INFINITY;
+  return (skip + 1.0 - mx) / inv_two_sigma2;
+}
+
+// The back-off (WhitenedScreenWorker): the screen pays while few panels are live (its float32
+// pass costs about half the exact one); the longest unscreened run spans several training images
+// (~900 blocks each at P = 5 and CIFAR-10 sizes, more at larger P).
+constexpr double kMaxLiveFraction = 0.4;
+constexpr int kMaxUnscreenedRun = 16383;
+
 }  // namespace
 
 WhitenedScreen::WhitenedScreen(const Problem& p, int projection_columns) : L_(p.C * p.d), projected_(projection_columns > 0) {
@@ -117,6 +131,53 @@ std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Keys& k, std::size
   }
   stats.exact_pairs += double(nlive * NL);
   return nlive;
+}
+
+WhitenedScreenWorker::WhitenedScreenWorker(const WhitenedScreen& screen, std::size_t nimages, std::size_t HW, std::size_t nchunk)
+    : screen_(screen), HW_(HW), cut_mx_(nimages * HW), cuts_(nimages * HW),
+      D32_(cpu::kWhitenedQueries * nchunk), live_(cpu::kWhitenedQueries * (nchunk / NL)) {}
+
+void WhitenedScreenWorker::new_image(const std::vector<double>* kw, const std::vector<double>* kP, std::size_t npad) {
+  kw_ = kw;
+  kP_ = kP;
+  npad_ = npad;
+  prepared_ = false;
+  usable_ = true;
+  std::fill(cut_mx_.begin(), cut_mx_.end(), std::nan(""));  // (cuts depend on the image's bounds)
+}
+
+bool WhitenedScreenWorker::screen_block(const cpu::Kernels& K, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt,
+                                        const SoftmaxAcc<double>* st, double skip, double inv_two_sigma2, bool* any) {
+  constexpr std::size_t MQ = cpu::kWhitenedQueries;
+  if (!usable_) return false;
+  if (rest_ > 0) {
+    --rest_;
+    return false;
+  }
+  if (!prepared_) {
+    screen_.load_keys(*kw_, *kP_, HW_, npad_, keys_);
+    bounds_ = screen_.bounds(keys_);
+    prepared_ = true;
+    if (!(usable_ = bounds_.usable)) return false;
+  }
+  WhitenedScreen::Cuts cq[MQ];
+  std::size_t nq = 0;
+  for (std::size_t i = 0; i < MQ && m0 + i < HW_; ++i, ++nq) {  // (padding queries: never live)
+    const std::size_t at = g * HW_ + m0 + i;
+    const double mx = st[m0 + i].mx;
+    if (!(cut_mx_[at] == mx)) {  // (NaN: not yet for this image)
+      cut_mx_[at] = mx;
+      cuts_[at] = screen_.cuts(bounds_, live_distance(mx, skip, inv_two_sigma2));
+    }
+    cq[i] = cuts_[at];
+  }
+  for (std::size_t i = nq; i < MQ; ++i) cq[i] = WhitenedScreen::Cuts{-INFINITY, -INFINITY};
+  const std::size_t nlive = screen_.mark(K, keys_, g, m0, n0, cnt, cq, D32_.data(), live_.data(), any, stats_);
+  if (double(nlive) > kMaxLiveFraction * double(nq * (cnt / NL)))
+    rest_ = run_ = std::min(2 * run_ + 1, kMaxUnscreenedRun);
+  else
+    run_ = 0;
+  return true;
 }
 
 }  // namespace lemmse

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/cpu_kernels.hpp"
+#include "kernels/online_softmax.hpp"
 #include "engine/whitened_projection.hpp"
 
 namespace lemmse {
@@ -73,6 +74,41 @@ class WhitenedScreen {
   WhitenedProjection proj_;
   std::vector<std::vector<float>> q32_, qp32_;  // per query image: full and projected float32 vectors
   double q_max_ = 0, qp_max_ = 0, q_norm_ = 0;
+};
+
+// One worker's use of the screen over its training images: the back-off (after a screened block
+// with > 40 % of its panels live, 1, 3, 7 … up to 16,383 blocks run unscreened: at large σ nearly
+// every key is live), each query pixel's cuts for the current image (recomputed when its running
+// max moves), the image's float32 panels (made when a block first runs screened, so the back-off
+// passes over whole images at their cost too), scratch and statistics.
+class WhitenedScreenWorker {
+ public:
+  WhitenedScreenWorker(const WhitenedScreen& screen, std::size_t nimages, std::size_t HW, std::size_t nchunk);
+  // A new training image: its whitened keys kw (HW × L) and fp64 panels kP (npad keys).
+  void new_image(const std::vector<double>* kw, const std::vector<double>* kP, std::size_t npad);
+  // The block of queries m0 … m0 + 5 of query image g (softmax states st, indexed by pixel)
+  // against keys n0 … n0 + cnt: false when it runs unscreened; else live() holds its verdicts and
+  // any[i] whether query i has a live panel. skip: push_block's drop threshold in nats.
+  bool screen_block(const cpu::Kernels& K, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt, const SoftmaxAcc<double>* st,
+                    double skip, double inv_two_sigma2, bool* any);
+  const std::uint8_t* live() const { return live_.data(); }
+  const WhitenedScreenStats& stats() const { return stats_; }
+
+ private:
+  const WhitenedScreen& screen_;
+  std::size_t HW_;
+  int rest_ = 0, run_ = 0;
+  std::vector<double> cut_mx_;                 // per (query image, pixel): the running max its cuts are for (NaN: none yet)
+  std::vector<WhitenedScreen::Cuts> cuts_;
+  const std::vector<double>* kw_ = nullptr;
+  const std::vector<double>* kP_ = nullptr;
+  std::size_t npad_ = 0;
+  bool prepared_ = false, usable_ = true;
+  WhitenedScreen::Keys keys_;
+  WhitenedScreen::Bounds bounds_;
+  std::vector<float> D32_;
+  std::vector<std::uint8_t> live_;
+  WhitenedScreenStats stats_;
 };
 
 }  // namespace lemmse
