@@ -229,7 +229,7 @@ TEST_CASE("CUDA whitened engine meets the accuracy bar on real images (P = 3 …
         check_bar(run_cuda, train, clean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, P, sigma);
 }
 
-TEST_CASE("CUDA whitened engine: same bits run to run and across query batches; progress", "[gpu][whitened][sanitize]") {
+TEST_CASE("CUDA whitened engine: same bits run to run and across query batches, progress", "[gpu][whitened][sanitize]") {
   REQUIRE_DEVICE();
   Case c = make_case(ImageShape{2, 9, 8}, 37, 3, "blur-gaussian:1", PreinverseKind::inverse, 0.1, 711);
   EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);

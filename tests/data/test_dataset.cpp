@@ -81,7 +81,7 @@ TEST_CASE("CIFAR-10 folder selection on the shared data", "[data][select][real]"
   CHECK_THROWS_AS(load_data(d, s), InvalidArgument);
 }
 
-TEST_CASE("CIFAR-10 training batches load in order into one split; queries from it", "[data][select][cifar]") {
+TEST_CASE("CIFAR-10 training batches load in order into one split, queries from it", "[data][select][cifar]") {
   // Three batch files of 2, 3 and 1 records; record r of the split has label r % 10 and every
   // pixel byte (r · 7 + k) % 256, so order and placement are checked byte by byte.
   const std::string dir = lemmse_test::temp_dir("cifar_batches");

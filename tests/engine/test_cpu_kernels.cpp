@@ -301,7 +301,7 @@ TEST_CASE("CPU push_block: blocks of keys against softmax_push, every variant", 
 // magnitude 1 and 1000, keys equal to a query up to rounding-sized offsets, so D near 0 too), the
 // cut it derives never ruling out a key at or below its distance, and the exact distances of live
 // panels only (single query rows or whole blocks) giving the full block's bits.
-TEST_CASE("CPU whitened float32 distances: within Float32Bound; live panels give the full bits", "[engine][cpu][kernels][whitened]") {
+TEST_CASE("CPU whitened float32 distances: within Float32Bound, and live panels give the full bits", "[engine][cpu][kernels][whitened]") {
   constexpr int MQ = cpu::kWhitenedQueries, NL = cpu::kWhitenedLanes;
   std::mt19937 rng(23);
   std::uniform_real_distribution<double> U(-1.0, 1.0);

@@ -229,7 +229,7 @@ TEST_CASE("whitened metric: a singular patch covariance is rejected with a clear
   }
 }
 
-TEST_CASE("user-supplied filter pre-inverse: the identity filter is the plain metric; others meet the bar",
+TEST_CASE("user-supplied filter pre-inverse: the identity filter is the plain metric, others meet the bar",
           "[engine][cpu][whitened][filter]") {
   const ImageShape shape{2, 9, 8};
   Images train = random_images(20, shape, 561), clean = random_images(2, shape, 562);

@@ -52,7 +52,7 @@ TEST_CASE("pre-inverses must match the problem", "[ops][preinverse][errors]") {
   CHECK_THROWS_AS(make_preinverse(PreinverseKind::eps_mask, box, Compat::consistent, 0.0), InvalidArgument);
 }
 
-TEST_CASE("a user-supplied filter pre-inverse: correlation with its kernel; invertible only", "[ops][preinverse]") {
+TEST_CASE("a user-supplied filter pre-inverse: correlation with its kernel, invertible only", "[ops][preinverse]") {
   const ImageShape s{1, 8, 9};
   ForwardOperator blur = make_forward_operator("blur-gaussian:1", s, Compat::consistent);
   CHECK(parse_preinverse("filter") == PreinverseKind::filter);
