@@ -166,8 +166,9 @@ struct WhitenedDistanceArgs {
   const double* kP;
   double* D;                    // out: kWhitenedQueries × n squared distances
   // Or null: every pair. Else live[i · (n / kWhitenedLanes) + j] says whether query i needs its
-  // exact distances to panel j's keys; D is written only there (the screened path, whose other
-  // keys are dropped). The bits are the unscreened ones whichever pairs are asked for.
+  // exact distances to panel j's keys; D is written there (and for the other queries of a panel
+  // computed as a block), left alone elsewhere — the screened path, whose other keys are dropped.
+  // The bits are the unscreened ones whichever pairs are asked for.
   const std::uint8_t* live = nullptr;
 };
 // A panel with this many live queries is computed for all kWhitenedQueries of them at once (the
@@ -187,7 +188,6 @@ struct WhitenedDistance32Args {
   // every query) where any query needs it, left alone elsewhere.
   const std::uint8_t* live = nullptr;
 };
-
 
 // Keys dropped for lying this far below their pixel's running max weigh, all `keys` of them
 // together, at most keys·e^(−skip) ≤ e^(−38) ≈ 3·10⁻¹⁷ of that max key's weight: under half an
