@@ -171,6 +171,16 @@ struct WhitenedDistanceArgs {
   // The bits are the unscreened ones whichever pairs are asked for.
   const std::uint8_t* live = nullptr;
 };
+// n vectors of `dims` elements (row-major x) packed into panels of kWhitenedLanes in T: element
+// e of vector v at out[((v / lanes)·dims + e)·lanes + v % lanes], padding 0 up to npad vectors
+// (the whitened kernels' key layout, fp64 and float32).
+template <class T>
+void pack_panels(const double* x, std::size_t n, std::size_t dims, std::size_t npad, std::vector<T>& out) {
+  constexpr std::size_t NL = kWhitenedLanes;
+  out.assign(npad * dims, T(0));
+  for (std::size_t v = 0; v < n; ++v)
+    for (std::size_t e = 0; e < dims; ++e) out[((v / NL) * dims + e) * NL + v % NL] = T(x[v * dims + e]);
+}
 // A panel with this many live queries is computed for all kWhitenedQueries of them at once (the
 // block loads each key element once for all; single rows reload it per query).
 constexpr int kWhitenedLiveBlock = 3;

@@ -137,6 +137,17 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
   return p;
 }
 
+void patch_pixels(const Problem& p, std::size_t n, std::size_t* at, std::size_t stride) {
+  const int P = p.win_w();
+  const long i = long(n / p.W), j = long(n % p.W);
+  const std::size_t c0 = wrap(j + p.dv0, p.W);
+  for (int u = 0; u < P; ++u) {
+    const std::size_t row = wrap(i + p.du0 + u, p.H) * p.W;
+    std::size_t c = c0;  // (columns step by one and wrap: no division per element)
+    for (int v = 0; v < P; ++v, c = c + 1 == std::size_t(p.W) ? 0 : c + 1) at[std::size_t(u * P + v) * stride] = row + c;
+  }
+}
+
 void whiten_patches(const Problem& p, const double* img, std::vector<double>& out) {
   // Forward substitution G z = patch, kLanes neighbouring pixels at a time in explicit vectors: the
   // same operations in the same order for every pixel as one pixel alone (v −= g_k z_k, then
@@ -145,21 +156,15 @@ void whiten_patches(const Problem& p, const double* img, std::vector<double>& ou
   typedef double v2 __attribute__((vector_size(16)));  // (SSE2: this file is built for baseline x86-64)
   typedef double v2u __attribute__((vector_size(16), aligned(8), may_alias));
   constexpr int kLanes = 8, kVecs = kLanes / 2;
-  const int P = p.win_w(), d = p.d, C = p.C;
+  const int d = p.d, C = p.C;
   const std::size_t HW = p.HW;
   out.resize(HW * std::size_t(C) * d);
   std::vector<std::size_t> at(std::size_t(d) * kLanes);  // pixel index of patch element r of lane q
   std::vector<double> z(std::size_t(d) * kLanes);  // z[r·kLanes + q]
-  std::vector<std::size_t> row_at(static_cast<std::size_t>(P)), col_at(static_cast<std::size_t>(P));
   for (std::size_t n0 = 0; n0 < HW; n0 += kLanes) {
     const int nv = int(std::min<std::size_t>(kLanes, HW - n0));
-    for (int q = 0; q < kLanes; ++q) {  // (lanes past the image repeat its last pixel)
-      const std::size_t n = n0 + std::size_t(q < nv ? q : nv - 1);
-      const long i = long(n / p.W), j = long(n % p.W);
-      for (int u = 0; u < P; ++u) row_at[std::size_t(u)] = wrap(i + p.du0 + u, p.H) * p.W;
-      for (int v = 0; v < P; ++v) col_at[std::size_t(v)] = wrap(j + p.dv0 + v, p.W);
-      for (int r = 0; r < d; ++r) at[std::size_t(r) * kLanes + q] = row_at[std::size_t(r / P)] + col_at[std::size_t(r % P)];
-    }
+    for (int q = 0; q < kLanes; ++q)  // (lanes past the image repeat its last pixel)
+      patch_pixels(p, n0 + std::size_t(q < nv ? q : nv - 1), &at[std::size_t(q)], kLanes);
     for (int c = 0; c < C; ++c) {
       const double* plane = img + std::size_t(c) * HW;
       for (int r = 0; r < d; ++r) {

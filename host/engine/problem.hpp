@@ -51,6 +51,9 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
 QuerySetup build_query(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const double* y);
 // Whitened patch vectors (C·d each) of an image at every position n.
 void whiten_patches(const Problem& p, const double* img, std::vector<double>& out);
+// The pixel index of each element r of the square patch at pixel n (row-major window, circular
+// boundary) into at[r·stride] — the gather both whitenings use.
+void patch_pixels(const Problem& p, std::size_t n, std::size_t* at, std::size_t stride);
 // The same through the CPU kernels (engine/whiten_fast.cpp: 32 pixels at a time, FMAs on AVX2
 // builds): equal to whiten_patches up to rounding (tests: 1e-12 of the vector's norm).
 void whiten_patches_fast(const Problem& p, const double* img, std::vector<double>& out);

@@ -7,26 +7,17 @@
 #include "engine/problem.hpp"
 
 namespace lemmse {
-namespace {
-std::size_t wrap_index(long i, long n) { return std::size_t(((i % n) + n) % n); }
-}  // namespace
-
 void whiten_patches_fast(const Problem& p, const double* img, std::vector<double>& out) {
   constexpr std::size_t NL = cpu::kWhitenLanes;
   const cpu::Kernels& K = cpu::kernels();
-  const int P = p.win_w(), d = p.d, C = p.C;
+  const int d = p.d, C = p.C;
   const std::size_t HW = p.HW, D = std::size_t(d);
   out.resize(HW * std::size_t(C) * D);
   std::vector<std::size_t> at(D * NL);  // pixel index of patch element r of lane q: at[r·NL + q]
   std::vector<double> x(D * NL), z(D * NL);
   for (std::size_t n0 = 0; n0 < HW; n0 += NL) {
     const std::size_t nv = std::min(NL, HW - n0);
-    for (std::size_t q = 0; q < NL; ++q) {  // (lanes past the image repeat its last pixel)
-      const std::size_t n = n0 + std::min(q, nv - 1);
-      const long i = long(n / std::size_t(p.W)), j = long(n % std::size_t(p.W));
-      for (int r = 0; r < d; ++r)
-        at[std::size_t(r) * NL + q] = wrap_index(i + p.du0 + r / P, p.H) * std::size_t(p.W) + wrap_index(j + p.dv0 + r % P, p.W);
-    }
+    for (std::size_t q = 0; q < NL; ++q) patch_pixels(p, n0 + std::min(q, nv - 1), &at[q], NL);  // (lanes past the image repeat its last pixel)
     for (int c = 0; c < C; ++c) {
       const double* plane = img + std::size_t(c) * HW;
       for (std::size_t e = 0; e < D * NL; ++e) x[e] = plane[at[e]];

@@ -34,12 +34,9 @@ struct Scratch {
 // Whitened keys of training image b in panels of kWhitenedLanes keys (WhitenedDistanceArgs::kP;
 // padding 0) and its values as C × npad.
 void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, Scratch& w) {
-  constexpr std::size_t NL = cpu::kWhitenedLanes;
   const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW;
   whiten_patches_fast(p, p.keys.image(b), w.kw);
-  w.kP.assign(L * npad, 0.0);
-  for (std::size_t n = 0; n < HW; ++n)
-    for (std::size_t e = 0; e < L; ++e) w.kP[((n / NL) * L + e) * NL + n % NL] = w.kw[n * L + e];
+  cpu::pack_panels(w.kw.data(), HW, L, npad, w.kP);
   w.val.assign(std::size_t(p.C) * npad, 0.0);
   for (int c = 0; c < p.C; ++c) std::copy_n(train.image(b) + std::size_t(c) * HW, HW, &w.val[std::size_t(c) * npad]);
 }

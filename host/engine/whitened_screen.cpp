@@ -17,13 +17,6 @@ double max_abs_of(const std::vector<double>& v) {
   return m;
 }
 
-// n vectors of `dims` elements (row-major) into float32 panels of NL (padding 0 up to npad).
-void float_panels(const double* x, std::size_t n, std::size_t dims, std::size_t npad, std::vector<float>& out) {
-  out.assign(npad * dims, 0.0f);
-  for (std::size_t v = 0; v < n; ++v)
-    for (std::size_t e = 0; e < dims; ++e) out[((v / NL) * dims + e) * NL + v % NL] = float(x[v * dims + e]);
-}
-
 // live[j] &= (panel j of D32, NL lanes, has a value at or below cut; NaN counts as live) for the
 // panels live on entry; returns how many stay live.
 std::size_t keep_live_panels(const float* D32, std::size_t np, float cut, std::uint8_t* live) {
@@ -79,7 +72,7 @@ void WhitenedScreen::load_keys(const std::vector<double>& kw, const std::vector<
   k.proj_max_abs = k.max_norm = 0;
   if (projected_) {
     proj_.project(kw.data(), HW, k.xp, k.proj_max_abs, k.max_norm);
-    float_panels(k.xp.data(), HW, std::size_t(proj_.dims()), npad, k.kPp32);
+    cpu::pack_panels(k.xp.data(), HW, std::size_t(proj_.dims()), npad, k.kPp32);
   }
 }
 
