@@ -51,7 +51,9 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       {1, 12, 10, 9, true, false, false, false}, {3, 8, 8, 1, false, false, false, false}, {4, 6, 9, 5, false, false, false, true},
       {1, 11, 11, 11, true, true, true, false},  {3, 16, 16, 15, false, false, false, false},
       {2, 20, 18, 17, true, true, false, false},  {1, 26, 27, 25, false, false, false, false},
-      {1, 14, 15, 13, false, true, false, false}};  // P = 11 … 25: every choice of doubling levels
+      {1, 14, 15, 13, false, true, false, false},  // P = 11 … 25: every choice of doubling levels
+      {2, 5, 3, 3, false, true, false, false},     // rows narrower than one 4-pixel group
+      {1, 9, 4, 3, true, false, false, false}};
   std::mt19937 rng(31);
   std::uniform_real_distribution<float> U(0.0f, 1.0f);
   for (const cpu::Kernels* K : cpu::kernel_variants())
