@@ -119,6 +119,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           sa.scratch = scratch.data();
           sa.l = l.data();
           sa.screen = screened ? &screen : nullptr;
+          sa.all_logits = k > 0;
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {

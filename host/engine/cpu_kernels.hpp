@@ -136,6 +136,10 @@ struct ShiftArgs {
                                 // screen, only those of the groups it passed (the rest: stale)
   double skip_nats;             // keys this far below their pixel's running max are dropped
   Screen* screen;               // null: no screen (needed for binary-mask strata, key bias, top-k)
+  // true: l holds every key's logit (top-k reads them); false: −inf for the keys dropped (more
+  // than skip_nats below their pixel's running max, the fp64 test), so that the update's float32
+  // test passes over exactly those, with or without the screen.
+  bool all_logits = false;
 };
 
 // Elements of scratch the window kernels need for an H×W image and a wh×ww window (doubles for

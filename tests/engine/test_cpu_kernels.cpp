@@ -59,7 +59,10 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
   for (const cpu::Kernels* K : cpu::kernel_variants())
     for (const Case& k : cases) {
       const bool second = (&k - cases.data()) % 2 == 0;  // Σw², Σw(x − K)² on every other case
-      INFO(K->name << " second moments=" << second << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight
+      // Every logit in l (top-k) on cases 0, 1, 4, 5, …; else −inf for the keys dropped.
+      const bool all_logits = (&k - cases.data()) / 2 % 2 == 0;
+      std::size_t dropped = 0;
+      INFO(K->name << " second moments=" << second << " all_logits=" << all_logits << " C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " weight=" << k.weight
                    << " bias=" << k.bias << " pattern=" << k.pattern << " whole=" << k.whole);
       const std::size_t HW = std::size_t(k.H) * k.W, n = HW * std::size_t(k.C);
       std::vector<double> q(n), key(n), w(HW);
@@ -88,6 +91,8 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       qs.fill(k.C, k.H, k.W, margin, q.data());
       cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, qs.qx0(), qs.q320(), qs.stride, k.pattern ? qvalid.data() : nullptr, 3, inv,
                         second, scratch.data(), l.data(), 87.0, nullptr};
+      sa.all_logits = all_logits;
+      if (!all_logits) sa.skip_nats = 4.0;  // many keys dropped: the −inf logits and the update's test of them
       cpu::AccStore st;
       st.init(k.H, k.W, k.C);
       std::vector<SoftmaxAcc<double>> ref(HW);
@@ -105,7 +110,13 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
               REQUIRE(std::isinf(l[m]));
               continue;
             }
+            if (!all_logits && l[m] == -INFINITY) {  // dropped: more than skip below the running max
+              REQUIRE(lr - ref[m].mx < -sa.skip_nats + 1e-9);
+              ++dropped;
+              continue;
+            }
             worst_l = std::max(worst_l, std::fabs(l[m] - lr) / std::max(1.0, std::fabs(lr)));
+            if (!all_logits) REQUIRE(lr - ref[m].mx >= -sa.skip_nats - 1e-9);
             double x[kMaxChannels];
             for (int c = 0; c < k.C; ++c) x[c] = val[std::size_t(c) * HW + key_pos];
             softmax_push(ref[m], lr, x, k.C, 745.0);
@@ -113,6 +124,8 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       }
       K->fold(st.view(), second);
       CHECK(worst_l < 1e-13);  // fp64 throughout: only the order of the sums differs
+      if (all_logits) CHECK(dropped == 0);
+      if (!all_logits && !k.whole) CHECK(dropped > 0);
       double worst_mean = 0, worst_s = 0, worst_var = 0, worst_s2 = 0;
       for (std::size_t m = 0; m < HW; ++m) {
         const SoftmaxAcc<double> got = softmax_rows_at(st.rows(), m);
