@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <system_error>
+#include <vector>
 
 #include "support/skip.hpp"
 
@@ -24,10 +26,27 @@ std::string fashion_mnist_dir() {
   return std::filesystem::exists(d + "/train-images-idx3-ubyte.gz") ? d : "";
 }
 
+namespace {
+// The directories temp_dir made, removed when the test process exits normally (each ctest case is
+// its own process: /tmp no longer collects a few dozen directories per suite run).
+struct TempDirs {
+  std::vector<std::filesystem::path> paths;
+  ~TempDirs() {
+    std::error_code ec;  // (best effort: never throw from a destructor)
+    for (const auto& p : paths) std::filesystem::remove_all(p, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs d;
+  return d;
+}
+}  // namespace
+
 std::string temp_dir(const std::string& tag) {
   auto p = std::filesystem::temp_directory_path() / ("lemmse-test-" + tag + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
+  temp_dirs().paths.push_back(p);
   return p.string();
 }
 

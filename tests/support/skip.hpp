@@ -24,6 +24,6 @@ namespace lemmse_test {
 std::string data_dir();
 // FashionMNIST IDX folder (Debian dataset-fashion-mnist), or "" when absent.
 std::string fashion_mnist_dir();
-// A fresh temporary directory for one test.
+// A fresh temporary directory for one test (removed when the test process exits normally).
 std::string temp_dir(const std::string& tag);
 }  // namespace lemmse_test
