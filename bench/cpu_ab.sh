@@ -6,12 +6,15 @@
 # Usage: bench/cpu_ab.sh OLD_BENCH NEW_BENCH [lemmse_bench arguments…]   (ROUNDS=n to change)
 # Each build needs its own build directory: lemmse_bench loads liblemmse.so from there by rpath,
 # so a copied executable runs whatever library that directory holds now. The script refuses two
-# executables that resolve to the same library.
+# executables that resolve to the same library — unless OLD_ENV / NEW_ENV set different
+# environments for the two sides (one build, two settings), e.g.
+#   OLD_ENV=LEMMSE_CPU_KERNELS=avx2 NEW_ENV=LEMMSE_CPU_KERNELS=avx512 bench/cpu_ab.sh B B …
 set -euo pipefail
 old="$1" new="$2"
 shift 2
 lib() { ldd "$1" | awk '/liblemmse/ {print $3}'; }
-if [ -n "$(lib "$old")" ] && [ "$(readlink -f "$(lib "$old")")" = "$(readlink -f "$(lib "$new")")" ]; then
+old_env="${OLD_ENV:-}" new_env="${NEW_ENV:-}"
+if [ "$old_env" = "$new_env" ] && [ -n "$(lib "$old")" ] && [ "$(readlink -f "$(lib "$old")")" = "$(readlink -f "$(lib "$new")")" ]; then
   echo "cpu_ab.sh: both executables load $(lib "$old"): build each in its own directory" >&2
   exit 2
 fi
@@ -19,8 +22,8 @@ rounds="${ROUNDS:-5}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 for ((i = 0; i < rounds; ++i)); do
-  "$old" "$@" --no-reference --json "$tmp/old-$i.json" > /dev/null
-  "$new" "$@" --no-reference --json "$tmp/new-$i.json" > /dev/null
+  env $old_env "$old" "$@" --no-reference --json "$tmp/old-$i.json" > /dev/null
+  env $new_env "$new" "$@" --no-reference --json "$tmp/new-$i.json" > /dev/null
 done
 /usr/bin/python3 - "$tmp" "$rounds" <<'PY'
 import json, statistics, sys

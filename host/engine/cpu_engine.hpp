@@ -10,5 +10,5 @@ namespace lemmse {
 bool cpu_engine_supports(const EstimatorSettings& s, const Problem& p);
 EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, const Images& train,
                                 const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y);
-const char* cpu_engine_variant();  // "avx2" or "generic"
+const char* cpu_engine_variant();  // "avx512", "avx2" or "generic" (cpu::kernels())
 }  // namespace lemmse

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/cpu_acc_state.hpp"
@@ -257,10 +258,15 @@ struct Kernels {
   const char* name;
 };
 
-// The fastest variant this CPU runs (AVX2+FMA when available).
+// The variant the engines use: the fastest this CPU runs (AVX-512, else AVX2+FMA, else generic),
+// or the one the environment variable LEMMSE_CPU_KERNELS names (avx512, avx2, generic; for A/B
+// timing in one build). Throws InvalidArgument for a name this build or CPU does not run.
 const Kernels& kernels();
 // Every variant this CPU runs, the fastest first (for tests that hold them to each other).
 std::vector<const Kernels*> kernel_variants();
+// The variant called `name` (empty: the fastest); throws InvalidArgument, naming the variants this
+// CPU runs, for any other name.
+const Kernels& kernel_variant(const std::string& name);
 
 }  // namespace cpu
 }  // namespace lemmse

@@ -8,8 +8,11 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 
+#include "support/skip.hpp"
 #include "engine/cpu_kernels.hpp"
+#include "lemmse/errors.hpp"
 #include "engine/softmax_store.hpp"
 #include "kernels/online_softmax.hpp"
 
@@ -368,4 +371,116 @@ TEST_CASE("CPU whitened float32 distances: within Float32Bound, and live panels 
               CHECK(std::memcmp(&Dl[m], &D[m], sizeof(double)) == 0);
           }
       }
+}
+
+// The AVX-512 variant runs each lane's arithmetic as the AVX2 variant does (8-double / 16-float
+// steps instead of 4 / 8): the same bits — every shift's logits, the folded softmax state, the
+// whitened fp64 and float32 distances. Rows of 32, 27 and 16 pixels (two, one and a partial wide
+// update step), windows with doubling levels, every optional input.
+TEST_CASE("CPU kernels: the AVX-512 variant gives the AVX2 variant's bits", "[engine][cpu][kernels]") {
+  const cpu::Kernels *wide = nullptr, *narrow = nullptr;
+  for (const cpu::Kernels* K : cpu::kernel_variants()) {
+    if (std::string(K->name) == "avx512") wide = K;
+    if (std::string(K->name) == "avx2") narrow = K;
+  }
+  if (!wide || !narrow) LEMMSE_SKIP("this CPU or build runs no AVX-512 variant");
+  const std::vector<Case> cases = {{3, 6, 32, 5, false, false, false, false}, {1, 7, 27, 13, true, true, false, false},
+                                   {2, 5, 16, 3, false, true, true, false},   {3, 9, 32, 17, false, false, false, false},
+                                   {4, 4, 19, 3, false, false, false, true}};
+  std::mt19937 rng(41);
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  for (const Case& k : cases)
+    for (int mode = 0; mode < 2; ++mode) {  // mode 1: second moments and every logit kept
+      INFO("C=" << k.C << " H=" << k.H << " W=" << k.W << " P=" << k.P << " mode=" << mode);
+      const std::size_t HW = std::size_t(k.H) * k.W, n = HW * std::size_t(k.C);
+      std::vector<double> q(n), key(n), val(n), w(HW), bias(HW);
+      std::vector<int> pattern(HW);
+      std::vector<std::uint8_t> qvalid(HW * 3);
+      for (auto& x : q) x = U(rng);
+      for (std::size_t i = 0; i < n; ++i) key[i] = 0.7 * q[i] + 0.3 * U(rng);
+      for (auto& x : val) x = U(rng);
+      for (auto& x : w) x = 0.5 + U(rng);
+      for (auto& x : bias) x = -2.0 * U(rng);
+      for (auto& x : pattern) x = int(U(rng) * 3.0);
+      for (auto& x : qvalid) x = U(rng) < 0.7;
+      const int a = (k.P - 1) / 2;
+      const int du0 = k.whole ? 0 : -a, du1 = k.whole ? k.H - 1 : k.P - 1 - a, dv0 = k.whole ? 0 : -a, dv1 = k.whole ? k.W - 1 : k.P - 1 - a;
+      const int margin = cpu::key_margin(dv0, dv1);
+      cpu::KeyPositionStore positions;
+      positions.fill(k.H, k.W, margin, k.weight ? w.data() : nullptr, k.bias ? bias.data() : nullptr, k.pattern ? pattern.data() : nullptr);
+      cpu::KeyImageStore store;
+      store.fill(k.C, k.H, k.W, margin, key.data(), val.data());
+      cpu::QueryImageStore qs;
+      qs.fill(k.C, k.H, k.W, margin, q.data());
+      const double sigma = 0.15, inv = 1 / (2 * sigma * sigma);
+      struct Run {
+        std::unique_ptr<cpu::AccStore> st = std::make_unique<cpu::AccStore>();
+        std::vector<double> scratch, l, logits;  // logits: every shift's l, one after another
+      };
+      const auto run = [&](const cpu::Kernels* K) {
+        Run r;
+        r.scratch.assign(cpu::window_scratch_size(k.H, k.W, du1 - du0 + 1, dv1 - dv0 + 1), 0.0);
+        r.l.assign(HW, 0.0);
+        cpu::ShiftArgs sa{k.C, k.H, k.W, HW, du0, du1, dv0, dv1, k.whole, qs.qx0(), qs.q320(), qs.stride, k.pattern ? qvalid.data() : nullptr, 3,
+                          inv, mode == 1, r.scratch.data(), r.l.data(), mode == 1 ? 87.0 : 6.0, nullptr};
+        sa.all_logits = mode == 1;
+        r.st->init(k.H, k.W, k.C);
+        for (int t = 0; t < int(HW); t += 3) {
+          K->shift_update(r.st->view(), sa, store.view(positions), t / k.W, t % k.W);
+          r.logits.insert(r.logits.end(), r.l.begin(), r.l.end());
+        }
+        K->fold(r.st->view(), sa.second_moments);
+        return r;
+      };
+      const Run x = run(narrow), y = run(wide);
+      REQUIRE(x.logits.size() == y.logits.size());
+      CHECK(std::memcmp(x.logits.data(), y.logits.data(), x.logits.size() * sizeof(double)) == 0);
+      bool same = true;
+      for (std::size_t m = 0; m < HW; ++m) {
+        const SoftmaxAcc<double> u = softmax_rows_at(x.st->rows(), m), v = softmax_rows_at(y.st->rows(), m);
+        same = same && std::memcmp(&u.mx, &v.mx, 8) == 0 && std::memcmp(&u.s, &v.s, 8) == 0 && std::memcmp(&u.s2, &v.s2, 8) == 0;
+        for (int c = 0; c < k.C; ++c)
+          same = same && std::memcmp(&u.a1[c], &v.a1[c], 8) == 0 && std::memcmp(&u.a2[c], &v.a2[c], 8) == 0 &&
+                 std::memcmp(&u.pivot[c], &v.pivot[c], 8) == 0;
+      }
+      CHECK(same);
+    }
+  // Whitened distances: 7 panels (pairs and a single panel in the fp64 pass; fours, a pair and a
+  // single in the float32 one), every block, then a live pattern.
+  constexpr int MQ = cpu::kWhitenedQueries, NL = cpu::kWhitenedLanes;
+  for (int L : {27, 75, 147}) {
+    INFO("whitened L=" << L);
+    const std::size_t n = 7 * NL, np = n / NL;
+    std::vector<double> q(std::size_t(MQ) * L), kP(n * std::size_t(L));
+    for (auto& x : q) x = 2 * U(rng) - 1;
+    for (auto& x : kP) x = 2 * U(rng) - 1;
+    const std::vector<float> q32(q.begin(), q.end()), kP32(kP.begin(), kP.end());
+    std::vector<std::uint8_t> live(MQ * np);
+    for (std::size_t j = 0; j < np; ++j)
+      for (int i = 0; i < MQ; ++i) live[std::size_t(i) * np + j] = (i * 5 + int(j) * 3) % 7 < int(j);
+    for (const std::uint8_t* lv : {static_cast<const std::uint8_t*>(nullptr), static_cast<const std::uint8_t*>(live.data())}) {
+      std::vector<double> D[2];
+      std::vector<float> D32[2];
+      for (int v = 0; v < 2; ++v) {
+        const cpu::Kernels* K = v ? wide : narrow;
+        D[v].assign(MQ * n, 0.0);
+        D32[v].assign(MQ * n, 0.0f);
+        cpu::WhitenedDistanceArgs a{L, n, q.data(), kP.data(), D[v].data()};
+        a.live = lv;
+        K->whitened_distances(a);
+        cpu::WhitenedDistance32Args a32{L, n, q32.data(), kP32.data(), D32[v].data()};
+        a32.live = lv;
+        K->whitened_distances32(a32);
+      }
+      CHECK(std::memcmp(D[0].data(), D[1].data(), D[0].size() * sizeof(double)) == 0);
+      CHECK(std::memcmp(D32[0].data(), D32[1].data(), D32[0].size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("CPU kernels: LEMMSE_CPU_KERNELS names a variant this CPU runs", "[engine][cpu][kernels]") {
+  for (const cpu::Kernels* K : cpu::kernel_variants()) CHECK(&cpu::kernel_variant(K->name) == K);
+  CHECK(std::string(cpu::kernel_variant("").name) == cpu::kernel_variants().front()->name);  // (unset or empty: the fastest)
+  CHECK_THROWS_AS(cpu::kernel_variant("avx9000"), InvalidArgument);
+  CHECK_THROWS_WITH(cpu::kernel_variant("avx9000"), Catch::Contains("generic"));  // (the message lists what runs)
 }
