@@ -71,8 +71,8 @@ void add_run_options(CLI::App& c, RunOptions& o) {
   c.add_flag("--effective-count", o.effective_count, "Write effective_count.npy (1/Σw², effective number of keys)");
   c.add_option("--out", o.out, "Output directory")->capture_default_str();
   c.add_option("--backend", o.backend,
-               "auto | reference (fp64 oracle) | cpu (vectorised engine: float32 distances, fp64 sums, top-k; the "
-               "inverse filter in fp64 whitened form) | cuda (fused tiled kernels; the inverse filter for le-mmse; "
+               "auto | reference (fp64 oracle) | cpu (vectorised engine: fp64 distances behind a float32 screen, "
+               "float32 weights summed into fp64, top-k; the inverse filter in fp64 whitened form) | cuda (fused tiled kernels; the inverse filter for le-mmse; "
                "no --topk yet). auto = cuda when a device is present and the request is covered, else cpu")
       ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda"}))
       ->capture_default_str();
