@@ -255,6 +255,10 @@ struct Kernels {
   void (*whitened_distances32)(const WhitenedDistance32Args&);
   void (*whiten_block)(const WhitenArgs&);
   void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
+  // The whitened screen's cut: live[j] &= (panel j of D32, kWhitenedLanes floats, holds a value at
+  // or below cut; NaN counts as live) for j < np; returns how many stay live. D32 is read for every
+  // panel, live or not (any values: they are masked out).
+  std::size_t (*keep_live_panels)(const float* D32, std::size_t np, float cut, std::uint8_t* live);
   const char* name;
 };
 

@@ -19,9 +19,13 @@ namespace cpu {
   void whitened_distances32(const WhitenedDistance32Args&);                           \
   void whiten_block(const WhitenArgs&);                                               \
   void push_block(SoftmaxAcc<double>&, const BlockArgs&);                             \
+  std::size_t keep_live_panels(const float*, std::size_t, float, std::uint8_t*);      \
   }
 #define LEMMSE_KERNEL_TABLE(ns) \
-  Kernels { ns::shift_update, ns::fold, ns::min_distances32, ns::whitened_distances, ns::whitened_distances32, ns::whiten_block, ns::push_block, #ns }
+  Kernels {                    \
+    ns::shift_update, ns::fold, ns::min_distances32, ns::whitened_distances, ns::whitened_distances32, ns::whiten_block, ns::push_block, \
+        ns::keep_live_panels, #ns                                                                                                        \
+  }
 #if defined(__x86_64__) && defined(LEMMSE_HAVE_AVX2_KERNELS)
 LEMMSE_DECLARE_KERNELS(avx2)
 #endif

@@ -17,20 +17,6 @@ double max_abs_of(const std::vector<double>& v) {
   return m;
 }
 
-// live[j] &= (panel j of D32, NL lanes, has a value at or below cut; NaN counts as live) for the
-// panels live on entry; returns how many stay live.
-std::size_t keep_live_panels(const float* D32, std::size_t np, float cut, std::uint8_t* live) {
-  std::size_t nlive = 0;
-  for (std::size_t j = 0; j < np; ++j) {
-    if (!live[j]) continue;
-    bool lv = false;
-    for (std::size_t t = 0; t < NL; ++t) lv |= !(D32[j * NL + t] > cut);
-    live[j] = lv;
-    nlive += lv;
-  }
-  return nlive;
-}
-
 // A key more than skip + 1 nats (in logit) below its pixel's running max mx would get weight 0 in
 // push_block (its drop rule is skip nats, after rounding ℓ − mx to float32), so dropping it
 // changes no bit. This is the largest exact distance that may still be live; +inf before any key.
@@ -106,7 +92,7 @@ std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Keys& k, std::size
   if (projected_) {  // stage 1
     const std::size_t dims = std::size_t(proj_.dims());
     K.whitened_distances32(cpu::WhitenedDistance32Args{int(dims), cnt, &qp32_[g][m0 * dims], k.kPp32.data() + n0 * dims, D32});
-    for (std::size_t i = 0; i < MQ; ++i) keep_live_panels(&D32[i * cnt], np, cuts[i].proj, &live[i * np]);
+    for (std::size_t i = 0; i < MQ; ++i) K.keep_live_panels(&D32[i * cnt], np, cuts[i].proj, &live[i * np]);
   }
   // stage 2, on the panels some query still needs
   cpu::WhitenedDistance32Args a{L_, cnt, &q32_[g][m0 * std::size_t(L_)], k.kP32.data() + n0 * std::size_t(L_), D32};
@@ -118,7 +104,7 @@ std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Keys& k, std::size
     stats.float32_pairs += wanted ? double(nq * NL) : 0.0;
   }
   for (std::size_t i = 0; i < MQ; ++i) {
-    const std::size_t n = keep_live_panels(&D32[i * cnt], np, cuts[i].full, &live[i * np]);
+    const std::size_t n = K.keep_live_panels(&D32[i * cnt], np, cuts[i].full, &live[i * np]);
     any[i] = n > 0;
     nlive += n;
   }

@@ -484,3 +484,38 @@ TEST_CASE("CPU kernels: LEMMSE_CPU_KERNELS names a variant this CPU runs", "[eng
   CHECK_THROWS_AS(cpu::kernel_variant("avx9000"), InvalidArgument);
   CHECK_THROWS_WITH(cpu::kernel_variant("avx9000"), Catch::Contains("generic"));  // (the message lists what runs)
 }
+
+// The whitened screen's panel cut, every variant: a panel stays live when it was and one of its
+// values is at or below the cut or NaN; dead panels stay dead whatever their values.
+TEST_CASE("CPU whitened screen: keep_live_panels against its definition in every variant", "[engine][cpu][kernels][whitened]") {
+  constexpr std::size_t NL = cpu::kWhitenedLanes, np = 301;
+  std::mt19937 rng(57);
+  std::uniform_real_distribution<float> U(0.0f, 2.0f);
+  std::vector<float> D(np * NL);
+  for (std::size_t j = 0; j < np; ++j)
+    for (std::size_t t = 0; t < NL; ++t) {
+      float x = 1.0f + U(rng);  // above the cut (1.0) …
+      if (j % 5 == 0 && t == j % NL) x = U(rng) < 1.0f ? 1.0f : 0.5f;  // … but one lane at or below it,
+      if (j % 7 == 0 && t == 3) x = std::nanf("");                      // or NaN (live),
+      if (j % 11 == 0) x = -INFINITY;                                     // or all far below
+      D[j * NL + t] = x;
+    }
+  std::vector<std::uint8_t> live0(np);
+  for (std::size_t j = 0; j < np; ++j) live0[j] = j % 3 != 1;
+  std::vector<std::uint8_t> want = live0;
+  std::size_t want_n = 0;
+  for (std::size_t j = 0; j < np; ++j) {
+    bool any = false;
+    for (std::size_t t = 0; t < NL; ++t) any = any || !(D[j * NL + t] > 1.0f);
+    want[j] = std::uint8_t(live0[j] && any);
+    want_n += want[j];
+  }
+  REQUIRE(want_n > 20);  // (both outcomes occur)
+  REQUIRE(want_n < np / 2);
+  for (const cpu::Kernels* K : cpu::kernel_variants()) {
+    INFO(K->name);
+    std::vector<std::uint8_t> live = live0;
+    CHECK(K->keep_live_panels(D.data(), np, 1.0f, live.data()) == want_n);
+    CHECK(live == want);
+  }
+}
