@@ -50,7 +50,6 @@ bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
 }
 #endif
-
 }  // namespace
 
 std::vector<const Kernels*> kernel_variants() {
