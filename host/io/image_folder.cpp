@@ -53,9 +53,14 @@ Images decode_image(const std::vector<std::uint8_t>& bytes, int channels, const 
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &c))
     throw FormatError(what + ": cannot decode image (" + stbi_failure_reason() + ")");
-  if (w <= 0 || h <= 0 || std::int64_t(w) * h > (std::int64_t(1) << 26))
-    throw FormatError(what + ": implausible image size " + std::to_string(w) + "×" + std::to_string(h));
   const int want = channels ? channels : (c <= 2 ? 1 : 3);
+  // The header's size is checked before decoding: stb_image fills a short BMP with zeros, so a
+  // 60-byte file can declare 41736×1536 colour pixels and make the fp64 copy 1.5 GB (found by
+  // fuzz_image). A patch estimator over such an image would run for days anyway.
+  if (w <= 0 || h <= 0 || std::int64_t(w) * h * want > kMaxImageValues)
+    throw FormatError(what + ": image of " + std::to_string(w) + "×" + std::to_string(h) + "×" + std::to_string(want) +
+                      " values is larger than lemmse reads (at most " + std::to_string(kMaxImageValues) +
+                      " values per image, e.g. 4096×4096 grey or 2364×2364 colour)");
   int w2 = 0, h2 = 0, c2 = 0;
   unsigned char* px = stbi_load_from_memory(bytes.data(), int(bytes.size()), &w2, &h2, &c2, want);
   if (!px) throw FormatError(what + ": cannot decode image (" + stbi_failure_reason() + ")");

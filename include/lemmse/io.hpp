@@ -60,7 +60,9 @@ LabelledImages read_cifar_batch(const std::string& path);
 Images read_image_folder(const std::string& dir, int channels = 0);
 std::vector<std::string> list_image_files(const std::string& dir);
 // Decodes one encoded image (PNG, JPEG, BMP, ...) held in memory; channels 0 keeps its own
-// (grey stays 1, colour becomes 3), 1 or 3 forces it. FormatError when it cannot be decoded.
+// (grey stays 1, colour becomes 3), 1 or 3 forces it. FormatError when it cannot be decoded or
+// holds more than kMaxImageValues values (width × height × channels).
+inline constexpr std::int64_t kMaxImageValues = std::int64_t(1) << 24;
 Images decode_image(const std::vector<std::uint8_t>& bytes, int channels, const std::string& what);
 
 // ---- output pictures ----

@@ -53,3 +53,31 @@ TEST_CASE("a PNG chunk declaring more bytes than the file holds is refused befor
   const std::vector<std::uint8_t> cut(png.begin(), png.begin() + 40);
   CHECK_THROWS_AS(decode_image(cut, 1, "cut.png"), FormatError);
 }
+
+// fuzz_image's second finding: a 60-byte BMP declaring 41736×1536 colour pixels, which stb_image
+// decodes (filling the missing bytes with zeros) into a 1.5 GB fp64 copy. The declared size is
+// now refused from the header, before anything is decoded.
+TEST_CASE("an image declaring more values than lemmse reads is refused before decoding", "[io][folder][errors]") {
+  const std::vector<std::uint8_t> bmp = {
+      0x42, 0x4d, 0xc6, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x08, 0xa3,
+      0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x00, 0x00, 0x00, 0x89, 0x50,
+      0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02};
+  CHECK_THROWS_WITH(decode_image(bmp, 0, "fuzz.bmp"), Catch::Contains("41736×1536×3") && Catch::Contains("larger than lemmse reads"));
+  // Forcing grey counts one channel: 41736×1536 = 64·10⁶ values is still over the limit.
+  CHECK_THROWS_WITH(decode_image(bmp, 1, "fuzz.bmp"), Catch::Contains("41736×1536×1"));
+
+  // The limit counts values, not pixels: a grey image of exactly kMaxImageValues values decodes,
+  // the same pixels in colour do not.
+  const int w = 4096, h = int(kMaxImageValues / w);
+  const std::vector<unsigned char> flat(std::size_t(w) * h, 7);
+  std::vector<std::uint8_t> grey;
+  const auto append = [](void* to, void* data, int size) {
+    auto* v = static_cast<std::vector<std::uint8_t>*>(to);
+    v->insert(v->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  };
+  REQUIRE(stbi_write_png_to_func(append, &grey, w, h, 1, flat.data(), w));
+  const Images im = decode_image(grey, 0, "grey.png");
+  CHECK(im.shape == (ImageShape{1, h, w}));
+  CHECK(im.data[std::size_t(w) * h - 1] == 7 / 255.0);
+  CHECK_THROWS_WITH(decode_image(grey, 3, "grey.png"), Catch::Contains("larger than lemmse reads"));
+}
