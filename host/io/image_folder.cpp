@@ -57,7 +57,7 @@ Images decode_image(const std::vector<std::uint8_t>& bytes, int channels, const 
   // The header's size is checked before decoding: stb_image fills a short BMP with zeros, so a
   // 60-byte file can declare 41736×1536 colour pixels and make the fp64 copy 1.5 GB (found by
   // fuzz_image). A patch estimator over such an image would run for days anyway.
-  if (w <= 0 || h <= 0 || std::int64_t(w) * h * want > kMaxImageValues)
+  if (w <= 0 || h <= 0 || w > kMaxImageValues || h > kMaxImageValues || std::int64_t(w) * h > kMaxImageValues / want)
     throw FormatError(what + ": image of " + std::to_string(w) + "×" + std::to_string(h) + "×" + std::to_string(want) +
                       " values is larger than lemmse reads (at most " + std::to_string(kMaxImageValues) +
                       " values per image, e.g. 4096×4096 grey or 2364×2364 colour)");

@@ -65,6 +65,10 @@ TEST_CASE("an image declaring more values than lemmse reads is refused before de
   CHECK_THROWS_WITH(decode_image(bmp, 0, "fuzz.bmp"), Catch::Contains("41736×1536×3") && Catch::Contains("larger than lemmse reads"));
   // Forcing grey counts one channel: 41736×1536 = 64·10⁶ values is still over the limit.
   CHECK_THROWS_WITH(decode_image(bmp, 1, "fuzz.bmp"), Catch::Contains("41736×1536×1"));
+  // Found next: a 32-byte BMP declaring ~1.9·10⁹ × 2·10⁹ pixels, whose value count overflowed the check.
+  const std::vector<std::uint8_t> huge = {0x42, 0x4d, 0xc6, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x28, 0x00,
+                                          0x00, 0x00, 0x00, 0x00, 0x60, 0x70, 0x00, 0x00, 0x24, 0x7a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00};
+  CHECK_THROWS_AS(decode_image(huge, 0, "fuzz.bmp"), FormatError);
 
   // The limit counts values, not pixels: a grey image of exactly kMaxImageValues values decodes,
   // the same pixels in colour do not.
