@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "util/aligned_vector.hpp"
+
 #include "engine/softmax_store.hpp"
 #include "kernels/online_softmax.hpp"
 
@@ -76,7 +78,7 @@ class AccStore {
   SoftmaxRowStore rows_;
   int H_ = 0, W_ = 0, C_ = 0;
   std::size_t stride_ = 0;
-  std::vector<float> buf_;
+  AlignedVector<float> buf_;
   std::vector<std::uint8_t> dirty_;
   int pending_ = 0;
 };

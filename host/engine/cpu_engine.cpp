@@ -105,7 +105,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
         [&](std::size_t sl) {
           partials[sl].init(H, W, C);
           const cpu::AccState st = partials[sl].view();
-          std::vector<double> scratch(cpu::window_scratch_size(H, W, wh, ww)), l(HW);
+          AlignedVector<double> scratch(cpu::window_scratch_size(H, W, wh, ww)), l(HW);
           const QuerySetup& q = queries[img];
           cpu::Screen screen;
           if (screened) {

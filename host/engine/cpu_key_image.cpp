@@ -10,11 +10,11 @@ namespace lemmse {
 namespace cpu {
 
 namespace {
-// out (planes × H rows of copies·W + 2·margin) from in (planes × H × W): out column c (from
-// −margin) of a row holds in column c mod W.
+// out (planes × H rows of periodic_stride(copies, W, margin)) from in (planes × H × W): out
+// column c (from −margin) of a row holds in column c mod W.
 template <class T, class S>
-void periodic_rows(int planes, int H, int W, int copies, int margin, const S* in, std::vector<T>& out) {
-  const std::size_t stride = std::size_t(copies) * W + 2 * std::size_t(margin);
+void periodic_rows(int planes, int H, int W, int copies, int margin, const S* in, AlignedVector<T>& out) {
+  const std::size_t stride = periodic_stride(copies, W, margin);
   out.resize(std::size_t(planes) * H * stride);
   for (std::size_t row = 0; row < std::size_t(planes) * H; ++row) {
     const S* src = in + row * W;
@@ -55,13 +55,13 @@ KeyImage KeyImageStore::view(const KeyPositionStore& pos) const {
                   val32.data() + m,
                   pos.bias.empty() ? nullptr : pos.bias.data() + m,
                   pos.pattern.empty() ? nullptr : pos.pattern.data() + m,
-                  2 * std::size_t(W) + 2 * m,
+                  periodic_stride(2, W, margin),
                   margin};
 }
 
 void QueryImageStore::fill(int C, int H, int W, int margin_, const double* q) {
   margin = margin_;
-  stride = std::size_t(W) + 2 * std::size_t(margin);
+  stride = periodic_stride(1, W, margin);
   periodic_rows(C, H, W, 1, margin, q, q32);
   periodic_rows(C, H, W, 1, margin, q, qx);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/online_softmax.hpp"
+#include "util/aligned_vector.hpp"
 
 namespace lemmse {
 // Elements between two streams of npix elements of T in one buffer: a multiple of 4096 bytes plus
@@ -45,6 +46,6 @@ class SoftmaxRowStore {
   static std::size_t stream_stride(std::size_t npix) { return padded_stream_stride<double>(npix); }
   int C_ = 0;
   std::size_t stride_ = 0;
-  std::vector<double> buf_;
+  AlignedVector<double> buf_;
 };
 }  // namespace lemmse

@@ -28,7 +28,8 @@ std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m;
 // Scratch of one unit: one training image's whitened keys, packed in panels and padded, its
 // values padded, and one query block's distances and logits.
 struct Scratch {
-  std::vector<double> kw, kP, val, D, l;
+  std::vector<double> kw;
+  AlignedVector<double> kP, val, D, l;  // (the kernels read them in whole vectors)
 };
 
 // Whitened keys of training image b in panels of kWhitenedLanes keys (WhitenedDistanceArgs::kP;

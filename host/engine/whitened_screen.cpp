@@ -52,7 +52,7 @@ void WhitenedScreen::set_queries(const std::vector<std::vector<double>>& qw, std
   }
 }
 
-void WhitenedScreen::load_keys(const std::vector<double>& kw, const std::vector<double>& kP, std::size_t HW, std::size_t npad, Keys& k) const {
+void WhitenedScreen::load_keys(const std::vector<double>& kw, const AlignedVector<double>& kP, std::size_t HW, std::size_t npad, Keys& k) const {
   k.kP32.assign(kP.begin(), kP.end());
   k.max_abs = max_abs_of(kw);
   k.proj_max_abs = k.max_norm = 0;
@@ -116,7 +116,7 @@ WhitenedScreenWorker::WhitenedScreenWorker(const WhitenedScreen& screen, std::si
     : screen_(screen), HW_(HW), cut_mx_(nimages * HW), cuts_(nimages * HW),
       D32_(cpu::kWhitenedQueries * nchunk), live_(cpu::kWhitenedQueries * (nchunk / NL)) {}
 
-void WhitenedScreenWorker::new_image(const std::vector<double>* kw, const std::vector<double>* kP, std::size_t npad) {
+void WhitenedScreenWorker::new_image(const std::vector<double>* kw, const AlignedVector<double>* kP, std::size_t npad) {
   kw_ = kw;
   kP_ = kP;
   npad_ = npad;

@@ -40,11 +40,11 @@ class WhitenedScreen {
   // One training image's float32 panels (both stages) and magnitudes, from its whitened keys
   // kw (HW × L) and fp64 panels kP (WhitenedDistanceArgs::kP, npad keys).
   struct Keys {
-    std::vector<float> kP32, kPp32;
+    AlignedVector<float> kP32, kPp32;
     std::vector<double> xp;  // projected keys, HW × dims (scratch)
     double max_abs = 0, proj_max_abs = 0, max_norm = 0;
   };
-  void load_keys(const std::vector<double>& kw, const std::vector<double>& kP, std::size_t HW, std::size_t npad, Keys& k) const;
+  void load_keys(const std::vector<double>& kw, const AlignedVector<double>& kP, std::size_t HW, std::size_t npad, Keys& k) const;
 
   // The cut of each stage for this training image (usable = false: values too large for float32
   // squares; run unscreened).
@@ -85,7 +85,7 @@ class WhitenedScreenWorker {
  public:
   WhitenedScreenWorker(const WhitenedScreen& screen, std::size_t nimages, std::size_t HW, std::size_t nchunk);
   // A new training image: its whitened keys kw (HW × L) and fp64 panels kP (npad keys).
-  void new_image(const std::vector<double>* kw, const std::vector<double>* kP, std::size_t npad);
+  void new_image(const std::vector<double>* kw, const AlignedVector<double>* kP, std::size_t npad);
   // The block of queries m0 … m0 + 5 of query image g (softmax states st, indexed by pixel)
   // against keys n0 … n0 + cnt: false when it runs unscreened; else live() holds its verdicts and
   // any[i] whether query i has a live panel. skip: push_block's drop threshold in nats.
@@ -101,7 +101,7 @@ class WhitenedScreenWorker {
   std::vector<double> cut_mx_;                 // per (query image, pixel): the running max its cuts are for (NaN: none yet)
   std::vector<WhitenedScreen::Cuts> cuts_;
   const std::vector<double>* kw_ = nullptr;
-  const std::vector<double>* kP_ = nullptr;
+  const AlignedVector<double>* kP_ = nullptr;
   std::size_t npad_ = 0;
   bool prepared_ = false, usable_ = true;
   WhitenedScreen::Keys keys_;
