@@ -261,7 +261,8 @@ struct Kernels {
   // window_scratch_size floats, zero-filled once. Not for whole-image windows.
   void (*min_distances32)(const ShiftArgs&, const KeyImage&, int ti, int tj, float* scratch, float* dmin);
   void (*whitened_distances)(const WhitenedDistanceArgs&);
-  void (*whitened_distances32)(const WhitenedDistance32Args&);
+  // Returns the panels it computed (all of them without `live`).
+  std::size_t (*whitened_distances32)(const WhitenedDistance32Args&);
   void (*whiten_block)(const WhitenArgs&);
   void (*push_block)(SoftmaxAcc<double>&, const BlockArgs&);
   // The whitened screen's cut: live[j] &= (panel j of D32, kWhitenedLanes floats, holds a value at

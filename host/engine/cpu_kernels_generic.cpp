@@ -16,7 +16,7 @@ namespace cpu {
   void fold(const AccState&, bool);                                                   \
   void min_distances32(const ShiftArgs&, const KeyImage&, int, int, float*, float*);  \
   void whitened_distances(const WhitenedDistanceArgs&);                               \
-  void whitened_distances32(const WhitenedDistance32Args&);                           \
+  std::size_t whitened_distances32(const WhitenedDistance32Args&);                           \
   void whiten_block(const WhitenArgs&);                                               \
   void push_block(SoftmaxAcc<double>&, const BlockArgs&);                             \
   std::size_t keep_live_panels(const float*, std::size_t, float, std::uint8_t*);      \

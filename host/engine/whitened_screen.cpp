@@ -97,12 +97,7 @@ std::size_t WhitenedScreen::mark(const cpu::Kernels& K, const Keys& k, std::size
   // stage 2, on the panels some query still needs
   cpu::WhitenedDistance32Args a{L_, cnt, &q32_[g][m0 * std::size_t(L_)], k.kP32.data() + n0 * std::size_t(L_), D32};
   a.live = live;
-  K.whitened_distances32(a);
-  for (std::size_t j = 0; j < np; ++j) {
-    bool wanted = false;
-    for (std::size_t i = 0; i < MQ; ++i) wanted |= live[i * np + j] != 0;
-    stats.float32_pairs += wanted ? double(nq * NL) : 0.0;
-  }
+  stats.float32_pairs += double(K.whitened_distances32(a) * nq * NL);
   for (std::size_t i = 0; i < MQ; ++i) {
     const std::size_t n = K.keep_live_panels(&D32[i * cnt], np, cuts[i].full, &live[i * np]);
     any[i] = n > 0;

@@ -370,6 +370,20 @@ TEST_CASE("CPU whitened float32 distances: within Float32Bound, and live panels 
             if (live[std::size_t(i) * np + j / NL])
               CHECK(std::memcmp(&Dl[m], &D[m], sizeof(double)) == 0);
           }
+        // The float32 pass computes the panels some query wants (here 0, 2 and 3 of 5: a single
+        // before an unwanted one, then a pair) with the full pass's bits, and returns their count.
+        CHECK(K->whitened_distances32(cpu::WhitenedDistance32Args{L, n, q32.data(), kP32.data(), D32.data()}) == np);
+        for (std::size_t j = 0; j < np; ++j)
+          for (int i = 0; i < MQ; ++i) live[std::size_t(i) * np + j] = j % 3 != 1 && i == int(j % MQ);
+        std::vector<float> D32l(MQ * n, std::nanf(""));
+        cpu::WhitenedDistance32Args a32{L, n, q32.data(), kP32.data(), D32l.data()};
+        a32.live = live.data();
+        CHECK(K->whitened_distances32(a32) == 3);
+        for (int i = 0; i < MQ; ++i)
+          for (std::size_t j = 0; j < n; ++j) {
+            const std::size_t m = std::size_t(i) * n + j, panel = j / NL;
+            if (panel % 3 != 1) CHECK(std::memcmp(&D32l[m], &D32[m], sizeof(float)) == 0);
+          }
       }
 }
 
