@@ -39,7 +39,7 @@ struct KeyImage {
 
 // Row stride of the periodic layouts: whole 64-byte lines of doubles, so that with a 64-byte
 // aligned buffer every row starts on a line (with margin − pad ≡ 0 mod 8, the query rows' window
-// columns too: 512-bit loads that do not straddle lines; 1.04–1.24× at σ = 0.5).
+// columns too: 512-bit loads that do not straddle lines; 1.06–1.17× at σ = 0.5).
 inline std::size_t periodic_stride(int copies, int W, int margin) {
   return (std::size_t(copies) * std::size_t(W) + 2 * std::size_t(margin) + 7) & ~std::size_t(7);
 }
