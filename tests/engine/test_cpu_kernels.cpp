@@ -533,3 +533,44 @@ TEST_CASE("CPU whitened screen: keep_live_panels against its definition in every
     CHECK(live == want);
   }
 }
+
+// The periodic layouts the window kernels read: every stored column c (from −margin to the end of
+// the padded stride) of row r holds image column c mod W, and rows start on 64-byte lines (the
+// aligned buffers and whole-line strides the kernels' 512-bit loads were measured faster with).
+TEST_CASE("CPU window layouts: periodic rows on whole cache lines", "[engine][cpu][kernels]") {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  for (const int W : {5, 27, 32})
+    for (const int P : {3, 11, 17}) {
+      INFO("W=" << W << " P=" << P);
+      const int C = 3, H = 4, margin = cpu::key_margin(-P / 2, P / 2);
+      std::vector<double> img(std::size_t(C) * H * W), val(img.size());
+      for (auto& x : img) x = U(rng);
+      for (auto& x : val) x = U(rng);
+      cpu::KeyImageStore keys;
+      keys.fill(C, H, W, margin, img.data(), val.data());
+      const cpu::KeyPositionStore positions;
+      const cpu::KeyImage kv = keys.view(positions);
+      cpu::QueryImageStore qs;
+      qs.fill(C, H, W, margin, img.data());
+      CHECK(kv.stride % 8 == 0);
+      CHECK(kv.stride >= std::size_t(2 * W + 2 * margin));
+      CHECK(qs.stride % 8 == 0);
+      CHECK(qs.stride >= std::size_t(W + 2 * margin));
+      // Row starts (column −margin) on lines; with margin − pad ≡ 0 (mod 8) the query's window columns too.
+      CHECK(reinterpret_cast<std::uintptr_t>(kv.k - margin) % 64 == 0);
+      CHECK(reinterpret_cast<std::uintptr_t>(qs.qx0() - margin) % 64 == 0);
+      CHECK(reinterpret_cast<std::uintptr_t>(qs.qx0() - P / 2) % 64 == 0);
+      bool periodic = true;
+      for (int c = 0; c < C; ++c)
+        for (int r = 0; r < H; ++r)
+          for (int col = -margin; col < int(kv.stride) - margin; ++col) {
+            const double want = img[(std::size_t(c) * H + std::size_t(r)) * W + std::size_t(((col % W) + W) % W)];
+            const std::size_t krow = (std::size_t(c) * H + std::size_t(r)) * kv.stride;
+            periodic = periodic && kv.k[std::ptrdiff_t(krow) + col] == want && double(kv.k32[std::ptrdiff_t(krow) + col]) == double(float(want));
+            if (col < int(qs.stride) - margin)
+              periodic = periodic && qs.qx0()[std::ptrdiff_t((std::size_t(c) * H + std::size_t(r)) * qs.stride) + col] == want;
+          }
+      CHECK(periodic);
+    }
+}
