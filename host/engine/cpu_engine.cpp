@@ -127,10 +127,12 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
             key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
             const cpu::KeyImage kv = key.view(positions);
             const std::size_t nshift = p.all_shifts ? HW : 1;
-            for (std::size_t t = 0; t < nshift; ++t) {
-              const int ti = int(t / W), tj = int(t % W);
-              K.shift_update(st, sa, kv, ti, tj);
-              if (k > 0)  // l: this shift's logits (−inf for incompatible keys)
+            if (k == 0) {  // a row of shifts per call (shifts_update reads the image rows once for several)
+              for (std::size_t t = 0; t < nshift; t += std::size_t(W)) K.shifts_update(st, sa, kv, int(t / W), 0, int(std::min<std::size_t>(W, nshift - t)));
+            } else {  // one shift per call: top-k reads each shift's logits l (−inf for incompatible keys)
+              for (std::size_t t = 0; t < nshift; ++t) {
+                const int ti = int(t / W), tj = int(t % W);
+                K.shifts_update(st, sa, kv, ti, tj, 1);
                 for (int r = 0; r < H; ++r) {
                   const std::size_t key_row = std::size_t((r + ti) % H) * W;
                   for (int j = 0; j < W; ++j) {
@@ -139,6 +141,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
                       slice_topk.push(m, TopkEntry{l[m], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
                   }
                 }
+              }
             }
             ++done;
           }

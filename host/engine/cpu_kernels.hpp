@@ -90,7 +90,7 @@ struct Float32Bound {
   float cut(double Dmax) const;
 };
 
-// The float32 screen (see shift_update): per-slice state that lets a shift's exact fp64 work be
+// The float32 screen (see shifts_update): per-slice state that lets a shift's exact fp64 work be
 // limited to the 4-pixel groups that can have a key within skip_nats of their running max. Its
 // float32 distances are only compared with `cut`, a bound that holds whatever their rounding, so
 // the screen alone changes no result bit: keys it drops are keys the exact test drops. A floor
@@ -250,10 +250,13 @@ struct WhitenArgs {
 };
 
 struct Kernels {
-  // The distances of every query pixel to the keys at shift (ti, tj) (fp64 differences and
-  // window sums without subtraction), then their logits into a.l and the online-softmax update
-  // (float32 partial sums, folded into the fp64 state every kFoldShifts calls: cpu_acc_state.hpp).
-  void (*shift_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj);
+  // For the shifts (ti, tj0), (ti, tj0 + 1) … (ti, tj0 + n − 1) in turn (tj0 + n ≤ W): the
+  // distances of every query pixel to the keys (fp64 differences and window sums without
+  // subtraction), then their logits into a.l and the online-softmax update (float32 partial sums,
+  // folded into the fp64 state every kFoldShifts shifts: cpu_acc_state.hpp). The same bits
+  // whatever n: a run of shifts only lets the kernel read the image rows once for several of them.
+  // a.l holds the last shift's logits (n = 1 for top-k, which reads every shift's).
+  void (*shifts_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj0, int n);
   // Folds the partial sums into the fp64 state (st.rows): call before reading it. second: the
   // shifts ran with ShiftArgs::second_moments.
   void (*fold)(const AccState&, bool second);

@@ -12,7 +12,7 @@ namespace cpu {
 // The entry points every variant's namespace defines (cpu_kernels.inc).
 #define LEMMSE_DECLARE_KERNELS(ns)                                                    \
   namespace ns {                                                                      \
-  void shift_update(const AccState&, const ShiftArgs&, const KeyImage&, int, int);    \
+  void shifts_update(const AccState&, const ShiftArgs&, const KeyImage&, int, int, int); \
   void fold(const AccState&, bool);                                                   \
   void min_distances32(const ShiftArgs&, const KeyImage&, int, int, float*, float*);  \
   void whitened_distances(const WhitenedDistanceArgs&);                               \
@@ -23,7 +23,7 @@ namespace cpu {
   }
 #define LEMMSE_KERNEL_TABLE(ns) \
   Kernels {                    \
-    ns::shift_update, ns::fold, ns::min_distances32, ns::whitened_distances, ns::whitened_distances32, ns::whiten_block, ns::push_block, \
+    ns::shifts_update, ns::fold, ns::min_distances32, ns::whitened_distances, ns::whitened_distances32, ns::whiten_block, ns::push_block, \
         ns::keep_live_panels, #ns                                                                                                        \
   }
 #if defined(__x86_64__) && defined(LEMMSE_HAVE_AVX2_KERNELS)

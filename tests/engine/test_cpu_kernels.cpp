@@ -46,6 +46,17 @@ double direct_distance(const Case& k, const std::vector<double>& q, const std::v
     }
   return D;
 }
+
+// Whether two softmax states hold the same bits in every pixel (second moments included).
+bool same_state(cpu::AccStore& a, cpu::AccStore& b, std::size_t HW, int C) {
+  bool same = true;
+  for (std::size_t m = 0; m < HW; ++m) {
+    const SoftmaxAcc<double> x = softmax_rows_at(a.rows(), m), y = softmax_rows_at(b.rows(), m);
+    same = same && x.mx == y.mx && x.s == y.s && x.s2 == y.s2;
+    for (int c = 0; c < C; ++c) same = same && x.a1[c] == y.a1[c] && x.a2[c] == y.a2[c] && x.pivot[c] == y.pivot[c];
+  }
+  return same;
+}
 }  // namespace
 
 TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums, every variant", "[engine][cpu][kernels]") {
@@ -103,7 +114,7 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       double worst_l = 0;
       for (int t = 0; t < int(HW); t += 7) {  // a spread of shifts, wrap-arounds included
         const int ti = t / k.W, tj = t % k.W;
-        K->shift_update(st.view(), sa, image, ti, tj);
+        K->shifts_update(st.view(), sa, image, ti, tj, 1);
         for (int r = 0; r < k.H; ++r)
           for (int j = 0; j < k.W; ++j) {
             const std::size_t m = std::size_t(r) * k.W + j, key_pos = std::size_t((r + ti) % k.H) * k.W + std::size_t((j + tj) % k.W);
@@ -149,7 +160,7 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
         other.init(k.H, k.W, k.C);
         cpu::ShiftArgs sb = sa;
         sb.second_moments = !second;
-        for (int t = 0; t < int(HW); t += 7) K->shift_update(other.view(), sb, image, t / k.W, t % k.W);
+        for (int t = 0; t < int(HW); t += 7) K->shifts_update(other.view(), sb, image, t / k.W, t % k.W, 1);
         K->fold(other.view(), sb.second_moments);
         bool same = true;
         for (std::size_t m = 0; m < HW; ++m) {
@@ -158,6 +169,20 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
           for (int c = 0; c < k.C; ++c) same = same && x.a1[c] == y.a1[c] && x.pivot[c] == y.pivot[c];
         }
         CHECK(same);
+      }
+      // Whole rows of shifts per call (their e computed a block at a time) give the shift-by-shift
+      // bits, with every optional input.
+      {
+        cpu::AccStore one, rows;
+        one.init(k.H, k.W, k.C);
+        rows.init(k.H, k.W, k.C);
+        for (int ti = 0; ti < k.H; ++ti) {
+          for (int tj = 0; tj < k.W; ++tj) K->shifts_update(one.view(), sa, image, ti, tj, 1);
+          K->shifts_update(rows.view(), sa, image, ti, 0, k.W);
+        }
+        K->fold(one.view(), second);
+        K->fold(rows.view(), second);
+        CHECK(same_state(one, rows, HW, k.C));
       }
       CHECK(worst_s < 1e-5);
       CHECK(worst_mean < 1e-6);
@@ -221,7 +246,8 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
               }
           }
         }
-        const auto run = [&](int force, bool floor) {  // −1: no screen
+        // force −1: no screen; chunk: shifts per shifts_update call (the last of a row: the rest).
+        const auto run = [&](int force, bool floor, int chunk) {
           std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, k.P, k.P)), l(HW);
           cpu::Screen screen;
           screen.init(k.C, k.H, k.W, k.P, k.P, 1.0, k.weight ? 1.5 : 1.0, skip, inv);
@@ -243,26 +269,23 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
           cpu::KeyImageStore store;
           for (int b = 0; b < 3; ++b) {
             store.fill(k.C, k.H, k.W, margin, keys[b].data(), vals[b].data());
-            for (std::size_t t = 0; t < HW; ++t) K->shift_update(st->view(), sa, store.view(positions), int(t / k.W), int(t % k.W));
+            for (int ti = 0; ti < k.H; ++ti)
+              for (int tj = 0; tj < k.W; tj += chunk) K->shifts_update(st->view(), sa, store.view(positions), ti, tj, std::min(chunk, k.W - tj));
           }
           K->fold(st->view(), sa.second_moments);
           return st;
         };
-        const auto ref = run(-1, false);
-        for (int force : {1, 2, 0}) {
-          INFO("force=" << force);
-          const auto got = run(force, false);
-          bool same = true;
-          for (std::size_t m = 0; m < HW; ++m) {
-            const SoftmaxAcc<double> x = softmax_rows_at(ref->rows(), m), y = softmax_rows_at(got->rows(), m);
-            same = same && x.mx == y.mx && x.s == y.s && x.s2 == y.s2;
-            for (int c = 0; c < k.C; ++c) same = same && x.a1[c] == y.a1[c] && x.a2[c] == y.a2[c] && x.pivot[c] == y.pivot[c];
-          }
-          CHECK(same);
+        const auto ref = run(-1, false, 1);
+        // Runs of shifts (whole rows, and 3 at a time: runs that end inside a block of e) give the
+        // shift-by-shift bits, with every screen mode and without the screen.
+        for (const auto& [force, chunk] : std::vector<std::pair<int, int>>{{1, 1}, {2, 1}, {0, 1}, {-1, k.W}, {-1, 3}, {0, k.W}, {0, 3}, {2, k.W}}) {
+          INFO("force=" << force << " shifts per call=" << chunk);
+          const auto got = run(force, false, chunk);
+          CHECK(same_state(*ref, *got, HW, k.C));
         }
         // With the floor the screen also drops keys far below the final max from the first key on:
         // the sums agree to fp64 resolution (not always bit for bit).
-        const auto floored = run(0, true);
+        const auto floored = run(0, true, k.W);
         double worst = 0;
         for (std::size_t m = 0; m < HW; ++m) {
           const SoftmaxAcc<double> x = softmax_rows_at(ref->rows(), m), y = softmax_rows_at(floored->rows(), m);
@@ -440,7 +463,7 @@ TEST_CASE("CPU kernels: the AVX-512 variant gives the AVX2 variant's bits", "[en
         sa.all_logits = mode == 1;
         r.st->init(k.H, k.W, k.C);
         for (int t = 0; t < int(HW); t += 3) {
-          K->shift_update(r.st->view(), sa, store.view(positions), t / k.W, t % k.W);
+          K->shifts_update(r.st->view(), sa, store.view(positions), t / k.W, t % k.W, 1);
           r.logits.insert(r.logits.end(), r.l.begin(), r.l.end());
         }
         K->fold(r.st->view(), sa.second_moments);
