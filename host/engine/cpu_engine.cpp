@@ -90,7 +90,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
       std::vector<std::vector<float>> dmin(nf);
       parallel_for(nf, resolve_threads(s.threads), [&](std::size_t b) {
         dmin[b].assign(HW, INFINITY);
-        std::vector<float> scratch(cpu::window_scratch_size(H, W, wh, ww), 0.0f);
+        AlignedVector<float> scratch(cpu::window_scratch_size(H, W, wh, ww), 0.0f);
         cpu::KeyImageStore key;
         key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
         const cpu::KeyImage kv = key.view(positions);

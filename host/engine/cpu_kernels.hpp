@@ -100,7 +100,7 @@ struct Float32Bound {
 struct Screen {
   std::vector<float> cut;       // per pixel: a key whose float32 distance exceeds this is not live
   std::vector<double> floor;    // per pixel: a lower bound on its final max logit (empty: none)
-  std::vector<float> scratch;   // window_scratch_size floats
+  AlignedVector<float> scratch; // window_scratch_size floats (64-byte aligned: whole rows of 8 on 32 bytes)
   std::vector<std::uint8_t> live;  // H × groups_per_row: live 4-pixel groups of the current shift
   std::vector<std::uint8_t> row_live;  // H: whether the row has any
   // The per-group exact pass's horizontal window sums of (image row, 4-pixel group), 4 doubles
