@@ -68,10 +68,10 @@ TEST_CASE("CPU window kernel: logits and softmax state against direct fp64 sums,
       {1, 14, 15, 13, false, true, false, false},  // P = 11 … 25: every choice of doubling levels
       {2, 5, 3, 3, false, true, false, false},     // rows narrower than one 4-pixel group
       {1, 9, 4, 3, true, false, false, false},
-      // W a multiple of 4 without patterns: the vertical sums in registers (strip_logits), in
-      // 8-column strips (AVX-512), a 4-column strip after them, an even window, bias and weights
+      // W a multiple of 4 without patterns, P ≥ 7: the vertical sums in registers (strip_logits,
+      // AVX-512) in 8-column strips, a 4-column strip after them, even windows, bias and weights
       {3, 10, 24, 11, false, true, false, false}, {1, 9, 12, 17, true, false, false, false},
-      {2, 8, 16, 6, false, true, false, false}, {1, 7, 20, 2, true, true, false, false}};
+      {2, 9, 20, 8, false, true, false, false}, {1, 16, 16, 16, true, true, false, false}};
   std::mt19937 rng(31);
   std::uniform_real_distribution<float> U(0.0f, 1.0f);
   for (const cpu::Kernels* K : cpu::kernel_variants())
@@ -207,7 +207,7 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
   };
   const std::vector<Shape> shapes = {{1, 9, 11, 3, false}, {3, 10, 13, 5, true}, {3, 16, 16, 7, false}, {2, 12, 21, 11, true},
                                      {1, 20, 18, 17, false}, {3, 8, 9, 1, false}, {1, 33, 35, 31, true},
-                                     {2, 10, 24, 11, true}};
+                                     {2, 10, 24, 11, true},  {1, 12, 20, 13, false}};
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> U(0.0, 1.0);
   for (const cpu::Kernels* K : cpu::kernel_variants())
