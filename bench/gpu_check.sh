@@ -18,7 +18,7 @@
 # about 3.5: no Nsight Compute, accuracy rows or whitened variants other than the default);
 # GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 4 minutes on an H200): its GPU tests,
 # memcheck and racecheck on its small cases, band and tiled kernels (LEMMSE_WINDOW_KERNEL) on the
-# 10,000-image rows, accuracy rows, the 50,000-image row, PyTorch on the same rows; with
+# 10,000-image rows, top-k rows (1,000 images), accuracy rows, the 50,000-image row, PyTorch on the same rows; with
 # GPU_CHECK_QUICK=1 too, only the build, the GPU tests and P = 5, 11 at σ = 0.01, 0.1.
 set -u
 cd "$(dirname "$0")/.."
@@ -171,6 +171,14 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
       row "# $k, CIFAR-10 10,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_${k}_cifar10k.log" | tail -12 | tee -a "$res"
       stamp "bench $k"
     done
+    # top-k (tiled kernel's TOPK instances; first run on a device pending): cost against the plain
+    # tiled kernel, and the best key per pixel against the fp64 reference's, 1,000 training images
+    for kk in 0 10; do
+      LEMMSE_WINDOW_KERNEL=tile timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_topk${kk}_cifar1k.json" "${C10[@]}" --train-count 1000 \
+        --backend cuda --patch 5,11 --sigma 0.1 --topk $kk --repeat 3 > "$L/bench_topk${kk}.log" 2>&1
+      row "# tiled, --topk $kk, CIFAR-10 1,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_topk${kk}.log" | tail -5 | tee -a "$res"
+    done
+    stamp "top-k"
     [ -n "${GPU_CHECK_QUICK:-}" ] || timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_cifar100_accuracy.json" "${C10[@]}" --train-count 100 --backend cuda \
       --patch 3,5,11,17 --sigma 0.001,0.01,0.1,1 --repeat 1 > "$L/bench_band_accuracy.log" 2>&1
     row "# band, accuracy against the fp64 reference, 100 training images (rc=$?)"; grep -v "^\[" "$L/bench_band_accuracy.log" | tail -20 | tee -a "$res"

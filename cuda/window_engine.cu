@@ -33,6 +33,12 @@ __global__ void window_merge_kernel(WindowTileArgs a, TileOutputs o, long long n
   if (!tile_merge_pixel(a, o, i / a.HW, int(i % a.HW))) atomicMin(first_empty, (unsigned long long)i);
 }
 
+__global__ void window_topk_merge_kernel(WindowTileArgs a, long long nimg) {
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= nimg * a.HW) return;
+  tile_topk_merge_pixel(a, i / a.HW, int(i % a.HW));
+}
+
 // Shared memory a block may use on the current device (opt-in limit).
 std::size_t device_shared_limit() {
   int dev = 0, v = 0;
@@ -45,10 +51,12 @@ std::size_t device_shared_limit() {
 // images, P = 5: 145 ms with 1, 155 ms with 2, 206 ms with 4, whose unrolled rounds spill
 // registers; equal at P = 17; bench/results/2026-11-26-h200-cuda-engine.md).
 // LEMMSE_TILE_SHIFTS=1|2|4 chooses another (same bits: tests/cuda/test_cuda_engine.cpp).
+// Top-k runs one shift per round (its kernels are instantiated for that only).
 int choose_tile_shifts(const WindowTileArgs& a) {
   if (const char* env = std::getenv("LEMMSE_TILE_SHIFTS")) {
     const int ts = std::atoi(env);
     if (ts != 1 && ts != 2 && ts != 4) throw InvalidArgument("LEMMSE_TILE_SHIFTS must be 1, 2 or 4");
+    if (a.topk > 0 && ts != 1) throw Unsupported("LEMMSE_TILE_SHIFTS=" + std::string(env) + ": --topk runs one shift per round");
     if (tile_shared_bytes(a, ts) > device_shared_limit()) throw Unsupported("LEMMSE_TILE_SHIFTS=" + std::string(env) + ": too little shared memory");
     return ts;
   }
@@ -66,18 +74,24 @@ int choose_tile_shifts(const WindowTileArgs& a) {
 // More keys pass the band kernel's screen as σ grows and take its per-row exact path.
 // LEMMSE_WINDOW_KERNEL=tile|band forces one (band where it cannot run is an error), for
 // measurements and tests.
+// Top-k is the tiled kernel's only.
 bool choose_band(const WindowTileArgs& a) {
   const bool fits = band_fits(a) && band_shared_bytes(a) <= device_shared_limit();
   if (const char* env = std::getenv("LEMMSE_WINDOW_KERNEL")) {
     const std::string k = env;
     if (k == "tile") return false;
     if (k != "band") throw InvalidArgument("LEMMSE_WINDOW_KERNEL must be tile or band");
+    if (a.topk > 0) throw Unsupported("LEMMSE_WINDOW_KERNEL=band: the band kernel has no top-k (--topk runs the tiled kernel)");
     if (!fits) throw Unsupported("LEMMSE_WINDOW_KERNEL=band: the band kernel takes P×P windows on images of at most 32 columns and 64 rows");
     return true;
   }
   const double sigma = std::sqrt(0.5 / a.inv_two_sigma2) * (1 - 1e-9);
-  return fits && !band_h64(a) && sigma <= 0.1;
+  return a.topk == 0 && fits && !band_h64(a) && sigma <= 0.1;
 }
+
+// Device memory for the run's slice partials (and top-k heaps) beyond what stays resident: the
+// smaller of half the free memory left and 8 GiB.
+double group_budget(double free_b, double resident) { return std::min(0.5 * (0.9 * free_b - resident), 8.0 * 1073741824.0); }
 
 }  // namespace
 
@@ -88,16 +102,26 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
   }
   if (p.metric == Metric::whitened) return whitened_cuda_covers(s, p, why);
   if (!window_tile_supports(s, p, why)) return false;
-  const std::size_t need = tile_shared_bytes(tile_args(p), 1), have = device_shared_limit();
+  const WindowTileArgs a = tile_args(p);
+  const std::size_t need = tile_shared_bytes(a, 1), have = device_shared_limit();
   if (need > have) {
     if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
     return false;
   }
+  if (s.topk > 0) {  // one image's heaps in one slot, beside its partials, must fit the group budget
+    std::size_t free_b = 0, total_b = 0;
+    LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    const double slot = double(tile_topk_slot_bytes(a, s.topk));
+    if (slot > group_budget(double(free_b), 0.0)) {
+      if (why) *why = "--topk " + std::to_string(s.topk) + " needs " + gib(slot) + " of device memory per query image; " + gib(double(free_b)) + " is free";
+      return false;
+    }
+  }
   return true;
 }
 
-EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
-                                 const Images& y) {
+EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train,
+                                 const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
   if (p.metric == Metric::whitened) return run_whitened_cuda(s, p, train, B, y);
   const auto t0 = std::chrono::steady_clock::now();
   NvtxRange whole("lemmse window engine");
@@ -110,6 +134,8 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   WindowTileArgs a = in.args;
   const std::size_t HW = std::size_t(a.HW), C = std::size_t(a.C);
   const std::size_t per_image_partial = std::size_t(a.nslice) * (3 + 3 * C) * HW * sizeof(double);
+  const int k = s.topk;
+  const std::size_t slot_bytes = k > 0 ? tile_topk_slot_bytes(a, k) : 0;
 
   // Device memory: the training set (keys and values, float32) and the queries stay resident;
   // the fp64 slice partials are sized per group of query images.
@@ -117,11 +143,26 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const double resident = double(p.keys.data.size() + train.data.size() + in.q.size() + in.weight.size() + 2 * in.dshift.size()) * 4.0 +
                           double(in.valid.size()) + double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
-  if (resident + double(per_image_partial) > 0.9 * double(free_b))
-    throw ResourceError("the CUDA engine needs about " + gib(resident + double(per_image_partial)) + " of device memory but " +
-                        gib(double(free_b)) + " is free (reduce --train-count or --test-count, or use --backend cpu)");
-  const double budget = std::min(0.5 * (0.9 * double(free_b) - resident), 8.0 * 1073741824.0);
-  const std::size_t group = std::max<std::size_t>(1, std::min<std::size_t>({in.nimg, std::size_t(budget / double(per_image_partial)), 65535}));
+  const double budget = group_budget(double(free_b), resident);
+  if (resident + double(per_image_partial + slot_bytes) > 0.9 * double(free_b) || (k > 0 && double(per_image_partial + slot_bytes) > budget))
+    throw ResourceError("the CUDA engine needs about " + gib(resident + double(per_image_partial + slot_bytes)) + " of device memory but " +
+                        gib(double(free_b)) + " is free (reduce --train-count, --test-count or --topk, or use --backend cpu)");
+  // Top-k: slots heaps per query image, as many as a launch has slices (each slot then holds one
+  // slice per launch), fewer where the budget asks it; the group of images shrinks first.
+  // LEMMSE_TOPK_SLOTS=n caps the slots (tests: several launches per slot; same lists).
+  int slots = 0;
+  if (k > 0) {
+    slots = std::min(a.nslice, kSlicesPerLaunch);
+    if (const char* env = std::getenv("LEMMSE_TOPK_SLOTS")) {
+      const int cap = std::atoi(env);
+      if (cap < 1 || cap > kSlicesPerLaunch) throw InvalidArgument("LEMMSE_TOPK_SLOTS must be 1 to " + std::to_string(kSlicesPerLaunch));
+      slots = std::min(slots, cap);
+    }
+    slots = int(std::min<double>(slots, std::floor((budget - double(per_image_partial)) / double(slot_bytes))));
+  }
+  const double per_image = double(per_image_partial) + double(slots) * double(slot_bytes);
+  const std::size_t group = std::max<std::size_t>(1, std::min<std::size_t>({in.nimg, std::size_t(budget / per_image), 65535}));
+  const int per_launch = k > 0 ? slots : kSlicesPerLaunch;
 
   Stream stream;
   const cudaStream_t st = stream.s;
@@ -142,6 +183,13 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   DeviceArray<double> d_est(ho.estimate.size()), d_var(ho.variance.size()), d_logd(ho.log_density.size()),
       d_eff(ho.effective_count.size()), d_partial(group * per_image_partial / sizeof(double));
   DeviceArray<unsigned long long> d_empty(1);
+  DeviceArray<TopkEntry> d_topk(group * std::size_t(slots) * HW * std::size_t(k));
+  DeviceArray<int> d_topk_count(group * std::size_t(slots) * HW);
+  if (k > 0)  // entries past a heap's count are copied back but never read; zeroed once for initcheck
+    LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk.get(), 0, d_topk.n * sizeof(TopkEntry), st));
+  a.topk_slots = std::max(slots, 1);
+  a.topk_heap = d_topk.get();
+  a.topk_count = d_topk_count.get();
   a.keys = d_keys.get();
   a.vals = d_vals.get();
   a.weight = d_weight.get();
@@ -177,9 +225,10 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       WindowTileArgs ga = a;
       ga.q = d_q.get() + g0 * C * HW;
       ga.valid = d_valid.get() ? d_valid.get() + g0 * HW * std::size_t(a.npat) : nullptr;
-      for (int s0 = 0; s0 < a.nslice; s0 += kSlicesPerLaunch) {
+      if (k > 0) LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk_count.get(), 0, d_topk_count.n * sizeof(int), st));
+      for (int s0 = 0; s0 < a.nslice; s0 += per_launch) {
         NvtxRange r(band ? "window band" : "window tiles");
-        const int ns = std::min(kSlicesPerLaunch, a.nslice - s0);
+        const int ns = std::min(per_launch, a.nslice - s0);
         launch(dim3(unsigned(ns), unsigned(ng)), ga, s0);
         if (s.progress) {
           LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
@@ -199,6 +248,17 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       LEMMSE_CUDA_CHECK(cudaMemcpyAsync(&first, d_empty.get(), sizeof first, cudaMemcpyDeviceToHost, st));
       LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
       if (first != ULLONG_MAX) throw_no_compatible_key(g0 * HW + std::size_t(first), HW);
+      if (k > 0) {  // each pixel's slots merged into slot 0, whose lists come back (pitched by the slots)
+        NvtxRange rk("merge top-k");
+        window_topk_merge_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, (long long)ng);
+        LEMMSE_CUDA_CHECK(cudaGetLastError());
+        const std::size_t row = HW * std::size_t(k) * sizeof(TopkEntry), crow = HW * sizeof(int);
+        LEMMSE_CUDA_CHECK(cudaMemcpy2DAsync(ho.topk.data() + g0 * HW * std::size_t(k), row, d_topk.get(), row * std::size_t(slots), row, ng,
+                                            cudaMemcpyDeviceToHost, st));
+        LEMMSE_CUDA_CHECK(cudaMemcpy2DAsync(ho.topk_count.data() + g0 * HW, crow, d_topk_count.get(), crow * std::size_t(slots), crow, ng,
+                                            cudaMemcpyDeviceToHost, st));
+        LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+      }
     }
   }
   LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
@@ -212,9 +272,9 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
   float ms = 0;
   LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
-  EstimatorOutputs out = finish_tile_outputs(s, in, std::move(ho), y.shape);
+  EstimatorOutputs out = finish_tile_outputs(s, in, std::move(ho), y.shape, train_ids);
   out.backend = Backend::cuda;
-  out.kernel = band ? (a.band_queue ? "band queue" : "band") : "tiled";
+  out.kernel = band ? (a.band_queue ? "band queue" : "band") : (k > 0 ? "tiled top-k" : "tiled");
   out.device_seconds = 1e-3 * double(ms);
   if (s.progress) s.progress(double(in.nimg) * double(train.n), double(in.nimg) * double(train.n));
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

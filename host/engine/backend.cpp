@@ -129,13 +129,14 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
   const Problem p = build_problem(s, train, A, B);
   // cuda: the CUDA engine or a clear refusal. auto: the CUDA engine when a device is present and
   // it covers the request, else the fast CPU engines (window or whitened); --backend reference
-  // asks for the fp64 reference.
+  // asks for the fp64 reference. The CUDA engine's top-k is tested in host emulation only (no
+  // device has run it yet), so auto keeps top-k on the CPU until the GPU tests have passed.
   std::string why;
   if (backend == Backend::cuda) {
     if (!cuda_engine_supports(s, p, &why)) throw Unsupported("--backend cuda: " + why + "; use --backend cpu or reference");
-    return run_cuda_engine(s, p, train, B, y);
+    return run_cuda_engine(s, p, train, train_ids, B, y);
   }
-  if (backend == Backend::automatic && cuda_engine_supports(s, p, nullptr)) return run_cuda_engine(s, p, train, B, y);
+  if (backend == Backend::automatic && s.topk == 0 && cuda_engine_supports(s, p, nullptr)) return run_cuda_engine(s, p, train, train_ids, B, y);
   if (backend != Backend::reference && p.metric == Metric::whitened) return run_whitened_cpu(s, p, train, train_ids, B, y);
   if (backend != Backend::reference && cpu_engine_supports(s, p)) return run_cpu_engine(s, p, train, train_ids, B, y);
   return run_reference(s, p, train, train_ids, B, y);

@@ -5,17 +5,17 @@
 #include <cstdlib>
 #include <string>
 
+#include "engine/pixel_outputs.hpp"
 #include "lemmse/errors.hpp"
 
 namespace lemmse {
 
-bool window_tile_supports(const EstimatorSettings& s, const Problem& p, std::string* why) {
+bool window_tile_supports(const EstimatorSettings&, const Problem& p, std::string* why) {
   auto no = [&](const std::string& w) {
     if (why) *why = w;
     return false;
   };
   if (p.metric == Metric::whitened) return no("the whitened (inverse-filter) metric is not in the CUDA engine yet (issue 4)");
-  if (s.topk > 0) return no("--topk is not in the CUDA engine yet");
   if (p.C < 1 || p.C > 4) return no("the CUDA engine takes 1 to 4 channels");
   if (p.HW > kTileMaxPixels) return no("the CUDA engine takes images of at most " + std::to_string(kTileMaxPixels) + " pixels");
   return true;
@@ -55,6 +55,8 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   a.valid = nullptr;
   a.ntrain = (long long)train.n;
   a.nslice = int((train.n + kTileSlice - 1) / kTileSlice);
+  a.topk = s.topk;  // the heaps and their slot count are set by the caller
+  a.topk_slots = 1;
   // The band kernel drops keys more than ln K + 38 nats below the running maximum (K keys per
   // pixel): all of them together weigh ≤ e⁻³⁸ of the largest weight, under half an ulp of the sum
   // (the CPU engine's rule). The tiled kernel keeps the hardware exp2's own limit, 2⁻¹²⁶.
@@ -93,21 +95,38 @@ TileHostOutputs make_tile_outputs(const EstimatorSettings& s, const TileInputs& 
   TileHostOutputs o;
   o.estimate.assign(in.nimg * CHW, 0.0);
   if (s.variance) o.variance.assign(in.nimg * CHW, 0.0);
-  if (s.log_density) o.log_density.assign(in.nimg * HW, 0.0);
   if (s.effective_count) o.effective_count.assign(in.nimg * HW, 0.0);
+  if (s.log_density || s.topk > 0) o.log_density.assign(in.nimg * HW, 0.0);
+  if (s.topk > 0) {
+    o.topk.assign(in.nimg * HW * std::size_t(s.topk), TopkEntry{-INFINITY, -1, -1});
+    o.topk_count.assign(in.nimg * HW, 0);
+  }
   return o;
 }
 
+std::size_t tile_topk_slot_bytes(const WindowTileArgs& a, int k) {
+  return std::size_t(a.HW) * (std::size_t(k) * sizeof(TopkEntry) + sizeof(int));
+}
+
 EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInputs& in, TileHostOutputs&& o,
-                                     const ImageShape& shape) {
-  EstimatorOutputs out;
-  out.estimate = Images(in.nimg, shape);
+                                     const ImageShape& shape, const std::vector<std::int64_t>& train_ids) {
+  EstimatorOutputs out = make_outputs(s, in.nimg, shape, Backend::cuda);
+  const std::size_t HW = std::size_t(in.args.HW), k = std::size_t(std::max(s.topk, 0));
+  for (std::size_t img = 0; img < in.nimg && k > 0; ++img)
+    for (std::size_t m = 0; m < HW; ++m) {
+      const TopkEntry* top = &o.topk[(img * HW + m) * k];
+      const double logd = o.log_density[img * HW + m];
+      for (int i = 0; i < o.topk_count[img * HW + m]; ++i) {
+        const std::size_t at = (img * k + std::size_t(i)) * HW + m;
+        out.topk_log_weight[at] = top[i].logit;
+        out.topk_weight[at] = std::exp(top[i].logit - logd);
+        out.topk_image[at] = train_ids.at(std::size_t(top[i].image));
+        out.topk_position[at] = top[i].position;
+      }
+    }
   out.estimate.data = std::move(o.estimate);
-  if (s.variance) {
-    out.variance = Images(in.nimg, shape);
-    out.variance.data = std::move(o.variance);
-  }
-  out.log_density = std::move(o.log_density);
+  if (s.variance) out.variance.data = std::move(o.variance);
+  if (s.log_density) out.log_density = std::move(o.log_density);
   out.effective_count = std::move(o.effective_count);
   out.pairs = double(in.nimg) * double(in.args.HW) * double(in.args.ntrain) * double(in.args.all_shifts ? in.args.HW : 1);
   return out;

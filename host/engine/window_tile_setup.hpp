@@ -34,13 +34,20 @@ WindowTileArgs tile_args(const Problem& p);
 TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
                                const Images& y);
 
-// Host outputs for nimg images, sized by the settings (estimate always).
+// Host outputs for nimg images, sized by the settings (estimate always; the log-density also for
+// top-k, whose weights are exp(ℓ − log-density)). topk: each pixel's merged list, best first
+// (nimg × HW × k, image = index into the training set), topk_count entries of it filled.
 struct TileHostOutputs {
   std::vector<double> estimate, variance, log_density, effective_count;
+  std::vector<TopkEntry> topk;
+  std::vector<int> topk_count;
 };
 TileHostOutputs make_tile_outputs(const EstimatorSettings& s, const TileInputs& in);
+// The outputs as EstimatorOutputs; top-k images are labelled with train_ids.
 EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInputs& in, TileHostOutputs&& o,
-                                     const ImageShape& shape);
+                                     const ImageShape& shape, const std::vector<std::int64_t>& train_ids);
+// Device bytes of one top-k slot of one query image: HW heaps of k entries and their counts.
+std::size_t tile_topk_slot_bytes(const WindowTileArgs& a, int k);
 // The NumericalError for pixel `flat` (image · HW + m) that no key is compatible with.
 [[noreturn]] void throw_no_compatible_key(std::size_t flat, std::size_t HW);
 

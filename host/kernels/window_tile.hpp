@@ -32,6 +32,7 @@
 
 #include "kernels/hd.hpp"
 #include "kernels/online_softmax.hpp"
+#include "kernels/topk.hpp"
 
 namespace lemmse {
 
@@ -62,6 +63,14 @@ struct WindowTileArgs {
   long long ntrain;
   int nslice;
   double* partial;             // nimg × nslice states of (3 + 3C) × HW doubles (SoftmaxRows layout)
+  // Top-k (topk > 0; the tiled kernel's TOPK instances): a heap of topk keys per (query image, slot,
+  // pixel). Slice sl uses slot sl % topk_slots; the slices of one slot run in successive launches,
+  // so no two blocks touch a heap at once. The best k of a set do not depend on the order its keys
+  // arrive in (kernels/topk.hpp), so the merged lists are the same for any number of slots.
+  int topk;
+  int topk_slots;
+  TopkEntry* topk_heap;        // nimg × topk_slots × HW × topk; image = training index, position = key pixel
+  int* topk_count;             // nimg × topk_slots × HW: entries held (zeroed before the first launch)
 };
 
 // Shared memory of one block: fp64 arrays first (8-byte alignment), then float32, then ints.
@@ -343,30 +352,109 @@ LEMMSE_HD F32State tile_state(TileThread<C, PPT>& th, int k) {
   return F32State{&th.s[k], &th.s2[k], th.piv[k], th.a1[k], th.a2[k], 1};
 }
 
-// Phase V: vertical window sums, the score and the online-softmax update for shift (ti, tj).
+// Top-k: pixel m's heap cell in (image, slot).
+LEMMSE_HD std::size_t tile_topk_cell(const WindowTileArgs& a, long long img, int slot, int m) {
+  return (std::size_t(img) * std::size_t(a.topk_slots) + std::size_t(slot)) * std::size_t(a.HW) + std::size_t(m);
+}
+
+// Start of a top-k block: each pixel's floor (the logit a key must reach to be offered to its
+// heap) from its slot's heap, filled by earlier slices.
+template <int PPT>
+LEMMSE_HD void tile_topk_begin(const WindowTileArgs& a, double (&floor)[PPT], long long img, int slice, int tid) {
+  LEMMSE_UNROLL
+  for (int k = 0; k < PPT; ++k) {
+    const int m = tid + k * kTileThreads;
+    floor[k] = -INFINITY;
+    if (m >= a.HW) continue;
+    const std::size_t cell = tile_topk_cell(a, img, slice % a.topk_slots, m);
+    if (a.topk_count[cell] == a.topk) floor[k] = a.topk_heap[cell * std::size_t(a.topk)].logit;
+  }
+}
+
+// Offers key e to pixel m's heap in (image, slot) unless it is below the floor, which it then updates.
+LEMMSE_HD void tile_topk_offer(const WindowTileArgs& a, double& floor, long long img, int slot, int m, const TopkEntry& e) {
+  if (e.logit < floor) return;  // equal logits may still win on (image, position): topk_push decides
+  const std::size_t cell = tile_topk_cell(a, img, slot, m);
+  TopkEntry* h = a.topk_heap + cell * std::size_t(a.topk);
+  int n = a.topk_count[cell];
+  topk_push(h, &n, a.topk, e);
+  a.topk_count[cell] = n;
+  if (n == a.topk) floor = h[0].logit;
+}
+
+// After the last launch: pixel m's heaps of every slot merged into slot 0's, sorted best first.
+LEMMSE_HD void tile_topk_merge_pixel(const WindowTileArgs& a, long long img, int m) {
+  const std::size_t k = std::size_t(a.topk), c0 = tile_topk_cell(a, img, 0, m);
+  TopkEntry* h0 = a.topk_heap + c0 * k;
+  int n0 = a.topk_count[c0];
+  for (int slot = 1; slot < a.topk_slots; ++slot) {
+    const std::size_t c = tile_topk_cell(a, img, slot, m);
+    const TopkEntry* h = a.topk_heap + c * k;
+    for (int i = 0; i < a.topk_count[c]; ++i) topk_push(h0, &n0, a.topk, h[i]);
+  }
+  topk_sort(h0, n0);
+  a.topk_count[c0] = n0;
+}
+
+// Pixel k's score g = D + dshift(n) for key position n under the shift of buffer sb (after phase
+// H), or false when the key is incompatible with the pixel (binary-mask strata). Dwhole: the
+// whole-image distance (whole-image windows).
 template <int C, int PPT>
-LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileThread<C, PPT>& th, long long img, int ti, int tj,
-                            int sb, int tid) {
-  double Dwhole = 0.0;
+LEMMSE_HD bool tile_score(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, long long img, int k, int m,
+                          int n, int sb, double Dwhole, double& g) {
+  if (a.valid && !a.valid[(std::size_t(img) * std::size_t(a.HW) + std::size_t(m)) * std::size_t(a.npat) + std::size_t(sh.pattern[n])])
+    return false;
+  g = Dwhole;
+  if (!a.whole) {
+    const int wh = a.du1 - a.du0 + 1;
+    const double* h = sh.h + std::size_t(sb) * sh.h_stride + th.r[k] * a.W + th.j[k];  // window rows r + du0 … r + du1, padded
+    g = 0.0;
+    for (int u = 0; u < wh; ++u) g += h[u * a.W];
+  }
+  if (sh.dshift) g += sh.dshift[n];
+  return true;
+}
+
+LEMMSE_HD double tile_whole_distance(const WindowTileArgs& a, const TileShared& sh, int sb) {
+  double D = 0.0;
   if (a.whole)
-    for (int i = 0; i < kTileThreads / 32; ++i) Dwhole += sh.red[std::size_t(sb) * kTileRed + kTileThreads + i];
-  const int wh = a.du1 - a.du0 + 1;
+    for (int i = 0; i < kTileThreads / 32; ++i) D += sh.red[std::size_t(sb) * kTileRed + kTileThreads + i];
+  return D;
+}
+
+// f(k, m, n, g) for each of the thread's pixels k (pixel m) whose key n under shift (ti, tj) is
+// compatible, with its score g.
+template <int C, int PPT, class F>
+LEMMSE_HD void tile_for_scores(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, long long img, int ti,
+                               int tj, int sb, int tid, F&& f) {
+  const double Dwhole = tile_whole_distance(a, sh, sb);
   LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
     if (m >= a.HW) break;
     const int n = tile_key_pos(a, th.r[k], th.j[k], ti, tj);
-    if (a.valid && !a.valid[(std::size_t(img) * std::size_t(a.HW) + std::size_t(m)) * std::size_t(a.npat) + std::size_t(sh.pattern[n])])
-      continue;
-    double g = Dwhole;
-    if (!a.whole) {
-      const double* h = sh.h + std::size_t(sb) * sh.h_stride + th.r[k] * a.W + th.j[k];  // window rows r + du0 … r + du1, padded
-      g = 0.0;
-      for (int u = 0; u < wh; ++u) g += h[u * a.W];
-    }
-    if (sh.dshift) g += sh.dshift[n];
-    f32_push<C>(tile_state(th, k), th.gmin[k], g, sh.val + n, a.HW, a.scale2);
+    double g;
+    if (tile_score(a, sh, th, img, k, m, n, sb, Dwhole, g)) f(k, m, n, g);
   }
+}
+
+// Phase V: vertical window sums, the score and the online-softmax update for shift (ti, tj).
+template <int C, int PPT>
+LEMMSE_HD void tile_phase_v(const WindowTileArgs& a, const TileShared& sh, TileThread<C, PPT>& th, long long img, int ti, int tj,
+                            int sb, int tid) {
+  tile_for_scores(a, sh, th, img, ti, tj, sb, tid, [&](int k, int, int n, double g) {
+    f32_push<C>(tile_state(th, k), th.gmin[k], g, sh.val + n, a.HW, a.scale2);
+  });
+}
+
+// Top-k kernels, after phase V (same barrier round): each compatible key's logit −g/2σ² offered to
+// its pixel's heap in the slice's slot (training image b).
+template <int C, int PPT>
+LEMMSE_HD void tile_phase_topk(const WindowTileArgs& a, const TileShared& sh, const TileThread<C, PPT>& th, double (&floor)[PPT],
+                               long long img, int ti, int tj, int sb, int tid, long long b, int slot) {
+  tile_for_scores(a, sh, th, img, ti, tj, sb, tid, [&](int k, int m, int n, double g) {
+    tile_topk_offer(a, floor[k], img, slot, m, TopkEntry{-g * a.inv_two_sigma2, b, n});
+  });
 }
 
 // The fp64 merge of one pixel's float32 state b into its slice state; returns the merged pivot.

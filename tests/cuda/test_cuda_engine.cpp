@@ -171,6 +171,58 @@ TEST_CASE("CUDA engine refuses what it does not cover, with the reason", "[gpu]"
   CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, big.train, iota_ids(2), big.A, big.B, big.y), Catch::Contains("pixels"));
 }
 
+TEST_CASE("CUDA engine top-k: the reference's keys, logits and weights", "[gpu][topk]") {
+  REQUIRE_DEVICE();
+  check_float32_topk_sweep(
+      [](const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>& ids, const ForwardOperator& A,
+         const PreInverse& B, const Images& y) {
+        EstimatorOutputs out = run_estimator(s, Backend::cuda, train, ids, A, B, y);
+        CHECK(out.kernel == "tiled top-k");
+        return out;
+      },
+      481, [](std::size_t i) { return std::int64_t(500 + 2 * i); });  // labels pass through
+}
+
+TEST_CASE("CUDA engine top-k: the same lists for any slot count, across query batches, with exact ties", "[gpu][topk][sanitize]") {
+  REQUIRE_DEVICE();
+  Case c = make_case(ImageShape{1, 9, 7}, 70, 3, "inpaint-box:3", PreinverseKind::eps_mask, 0.1, 491);  // 5 slices
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
+  s.topk = 11;
+  const EstimatorOutputs all = run_cuda(s, c.train, c.A, c.B, c.y);
+  for (const char* slots : {"1", "2", "3"}) {
+    ScopedEnv env("LEMMSE_TOPK_SLOTS", slots);
+    const EstimatorOutputs more = run_cuda(s, c.train, c.A, c.B, c.y);
+    INFO("LEMMSE_TOPK_SLOTS=" << slots);
+    CHECK(std::memcmp(all.topk_log_weight.data(), more.topk_log_weight.data(), all.topk_log_weight.size() * 8) == 0);
+    CHECK(all.topk_image == more.topk_image);
+    CHECK(all.topk_position == more.topk_position);
+  }
+  Images y1(1, c.y.shape);  // image 1 alone: the same lists as within the batch
+  std::memcpy(y1.image(0), c.y.image(1), c.y.shape.size() * 8);
+  const EstimatorOutputs one = run_cuda(s, c.train, c.A, c.B, y1);
+  const std::size_t HW = c.y.shape.pixels(), per = HW * std::size_t(s.topk);
+  CHECK(std::memcmp(one.topk_log_weight.data(), all.topk_log_weight.data() + per, per * 8) == 0);
+  CHECK(std::equal(one.topk_position.begin(), one.topk_position.end(), all.topk_position.begin() + std::ptrdiff_t(per)));
+  // The emulation's lists (keys alike wherever the logits are not near-tied; FMA contraction moves them by ~1e-7)
+  const EstimatorOutputs emu = emulate_window_engine(s, build_problem(s, c.train, c.A, c.B), c.train, c.B, c.y, 1, EmulatedKernel::tile, false, 2);
+  const Problem pr = build_problem(s, c.train, c.A, c.B);
+  check_topk(emu, all, c.y.n, HW, s.topk, distance_topk_tol(pr, 1e-6));
+  // Constant training images: every position of an image ties; ranked by image, then position.
+  Images flat(20, c.y.shape);
+  for (std::size_t b = 0; b < flat.n; ++b) std::fill(flat.image(b), flat.image(b) + HW, 0.05 * double((b * 7) % 20));
+  ForwardOperator A = make_forward_operator("denoise", c.y.shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  s = settings(EstimatorKind::lemmse, 3, 0.1);
+  s.topk = 8;
+  const EstimatorOutputs ref = run_estimator(s, Backend::reference, flat, iota_ids(flat.n), A, B, c.y);
+  const EstimatorOutputs tie = run_cuda(s, flat, A, B, c.y);
+  CHECK(tie.topk_image == ref.topk_image);
+  CHECK(tie.topk_position == ref.topk_position);
+  // The band kernel has no top-k: forcing it is refused, with the reason.
+  ScopedEnv band("LEMMSE_WINDOW_KERNEL", "band");
+  CHECK_THROWS_WITH(run_cuda(s, flat, A, B, c.y), Catch::Contains("top-k"));
+}
+
 TEST_CASE("CUDA engine: keys and values uploaded in small staged chunks give the same bits", "[gpu][sanitize]") {
   REQUIRE_DEVICE();
   Case c = make_case(ImageShape{3, 12, 10}, 23, 2, "denoise", PreinverseKind::identity, 0.1, 471);

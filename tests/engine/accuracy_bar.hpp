@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "engine/engine_helpers.hpp"
+#include "engine/problem.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/metrics.hpp"
 #include "support/skip.hpp"
@@ -110,6 +111,52 @@ void check_topk(const lemmse::EstimatorOutputs& ref, const lemmse::EstimatorOutp
           REQUIRE(got.topk_position[o] == ref.topk_position[o]);
         }
       }
+}
+
+// check_topk's tolerance for logits ℓ = −D/2σ² + bias(n): the distance part ℓ − bias(n) to rel
+// relative (fp64 sums in another order: 1e-12; float32 inputs and differences, ~1e-7 of D: 1e-6).
+// pr must outlive the returned function.
+inline auto distance_topk_tol(const lemmse::Problem& pr, double rel) {
+  return [&pr, rel](double l, std::int64_t position) {
+    return rel * (1.0 + std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(position)])));
+  };
+}
+
+// Runs a fast path with training labels (top-k image column).
+using LabelledRunner = std::function<lemmse::EstimatorOutputs(const lemmse::EstimatorSettings&, const lemmse::Images&,
+                                                              const std::vector<std::int64_t>&, const lemmse::ForwardOperator&,
+                                                              const lemmse::PreInverse&, const lemmse::Images&)>;
+
+// The top-k sweep of the float32 window paths against the reference: B = identity, mask and
+// ε-mask × every estimator, 37 training images (3 slices of 16, the last partial) labelled
+// labels(i); logits to 1e-6 of D (distance_topk_tol), keys and order the reference's wherever not
+// near-tied; MMSE asks k = 40 of its 37 keys per pixel, so the last 3 entries stay empty.
+inline void check_float32_topk_sweep(const LabelledRunner& fast, unsigned seed, const std::function<std::int64_t(std::size_t)>& labels) {
+  using namespace lemmse;
+  const ImageShape shape{2, 8, 9};
+  Images train = random_images(37, shape, seed), clean = random_images(2, shape, seed + 1);
+  std::vector<std::int64_t> ids(train.n);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = labels(i);
+  for (auto [problem, pre] : {std::pair<std::string, PreinverseKind>{"denoise", PreinverseKind::identity},
+                              {"inpaint-box:3", PreinverseKind::mask},
+                              {"inpaint-box:3", PreinverseKind::eps_mask}})
+    for (EstimatorKind e : {EstimatorKind::lemmse, EstimatorKind::lmmse, EstimatorKind::emmse, EstimatorKind::mmse}) {
+      ForwardOperator A = make_forward_operator(problem, shape, Compat::consistent);
+      PreInverse B = make_preinverse(pre, A, Compat::consistent);
+      Images y = make_measurements(clean, A, 0.2, 4);
+      EstimatorSettings s = settings(e, 3, 0.2);
+      s.topk = e == EstimatorKind::mmse ? 40 : 6;
+      const EstimatorOutputs ref = run_estimator(s, Backend::reference, train, ids, A, B, y);
+      const EstimatorOutputs got = fast(s, train, ids, A, B, y);
+      const Problem pr = build_problem(s, train, A, B);
+      INFO(to_string(e) << " " << problem << " B=" << to_string(pre));
+      check_topk(ref, got, y.n, shape.pixels(), s.topk, distance_topk_tol(pr, 1e-6));
+      CHECK(psnr(ref.estimate.data.data(), got.estimate.data.data(), got.estimate.data.size()) >= 100);
+      if (e == EstimatorKind::mmse) {
+        CHECK(got.topk_image[std::size_t(39) * shape.pixels()] == -1);
+        CHECK(got.topk_image[std::size_t(36) * shape.pixels()] >= 0);
+      }
+    }
 }
 
 inline const std::vector<std::pair<std::string, lemmse::PreinverseKind>>& window_cases();

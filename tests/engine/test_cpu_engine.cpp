@@ -78,9 +78,7 @@ TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine]
       const Problem pr = build_problem(s, train, A, B);
       INFO(to_string(e) << " " << problem << " B=" << to_string(pre));
       // fp64 distances summed in another order: ℓ = −D/2σ² + bias(n) agrees to rounding of D/2σ²
-      check_topk(ref, cpu, y.n, shape.pixels(), s.topk, [&](double l, std::int64_t position) {
-        return 1e-12 * (1.0 + std::fabs(l - (pr.key_bias.empty() ? 0.0 : pr.key_bias[std::size_t(position)])));
-      });
+      check_topk(ref, cpu, y.n, shape.pixels(), s.topk, distance_topk_tol(pr, 1e-12));
     }
 }
 

@@ -93,3 +93,70 @@ TEST_CASE("emulated CUDA window engine: 1, 2 or 4 shifts per barrier round give 
       }
     }
 }
+
+namespace {
+// Top-k with ts = 1 (the top-k kernels' only round size) and the given slots per image.
+EstimatorOutputs run_emulated_topk(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B,
+                                   const Images& y, int slots) {
+  return emulate_window_engine(s, build_problem(s, train, A, B), train, B, y, 1, EmulatedKernel::tile, false, slots);
+}
+}  // namespace
+
+TEST_CASE("emulated CUDA window engine top-k: the reference's keys, logits and weights", "[engine][tile][topk]") {
+  // 3 slices over 2 slots: slot 0 holds slices 0 and 2. (The emulation labels images by index.)
+  check_float32_topk_sweep(
+      [](const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>&, const ForwardOperator& A,
+         const PreInverse& B, const Images& y) { return run_emulated_topk(s, train, A, B, y, 2); },
+      351, [](std::size_t i) { return std::int64_t(i); });
+}
+
+TEST_CASE("emulated CUDA window engine top-k: the same lists for any slot count, the same estimate as without", "[engine][tile][topk]") {
+  const ImageShape shape{1, 9, 7};
+  Images train = random_images(70, shape, 361), clean = random_images(2, shape, 362);  // 5 slices
+  ForwardOperator A = make_forward_operator("inpaint-box:3", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::eps_mask, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.1, 6);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 5, 0.1);
+  s.log_density = false;  // top-k computes it for its weights all the same, and does not return it
+  const EstimatorOutputs plain = run_emulated_topk(s, train, A, B, y, 1);
+  CHECK(plain.log_density.empty());
+  s.topk = 11;
+  const EstimatorOutputs one = run_emulated_topk(s, train, A, B, y, 1);
+  CHECK(one.log_density.empty());
+  CHECK(std::memcmp(plain.estimate.data.data(), one.estimate.data.data(), one.estimate.data.size() * 8) == 0);
+  for (int slots : {2, 3, 5, 8}) {
+    const EstimatorOutputs more = run_emulated_topk(s, train, A, B, y, slots);
+    INFO("slots " << slots);
+    CHECK(std::memcmp(one.topk_log_weight.data(), more.topk_log_weight.data(), one.topk_log_weight.size() * 8) == 0);
+    CHECK(std::memcmp(one.topk_weight.data(), more.topk_weight.data(), one.topk_weight.size() * 8) == 0);
+    CHECK(one.topk_image == more.topk_image);
+    CHECK(one.topk_position == more.topk_position);
+  }
+  // Rows of shifts, bands and several shifts per round are the non-top-k kernels' alone.
+  CHECK_THROWS_AS(emulate_window_engine(s, build_problem(s, train, A, B), train, B, y, 4), Unsupported);
+}
+
+TEST_CASE("emulated CUDA window engine top-k: exact ties are ranked by image, then position", "[engine][tile][topk]") {
+  // Constant training images: every key position of an image ties for every query pixel, and the
+  // keys reach pixel m in shift order (m, m + 1, …, wrapping), not in position order.
+  const ImageShape shape{1, 5, 6};
+  Images train(20, shape), clean = random_images(1, shape, 371);
+  for (std::size_t b = 0; b < train.n; ++b) std::fill(train.image(b), train.image(b) + shape.size(), 0.05 * double((b * 7) % 20));
+  ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::identity, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.1, 7);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+  s.topk = 8;
+  const EstimatorOutputs ref = run_estimator(s, Backend::reference, train, iota_ids(train.n), A, B, y);
+  for (int slots : {1, 2}) {
+    const EstimatorOutputs emu = run_emulated_topk(s, train, A, B, y, slots);
+    for (std::size_t m = 0; m < shape.pixels(); ++m)
+      for (std::size_t i = 0; i < 8; ++i) {
+        const std::size_t o = i * shape.pixels() + m;
+        INFO("slots " << slots << " pixel " << m << " entry " << i);
+        REQUIRE(emu.topk_image[o] == ref.topk_image[o]);
+        REQUIRE(emu.topk_position[o] == std::int64_t(i));  // the best image's positions 0 … 7
+        REQUIRE(ref.topk_position[o] == std::int64_t(i));
+      }
+  }
+}

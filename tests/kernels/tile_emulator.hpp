@@ -3,6 +3,8 @@
 // (kernels/window_tile.hpp), then the in-order merge. What the GPU adds — scheduling, shared
 // memory banks, the hardware exp2 — is what the [gpu] tests check on a device.
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <climits>
 #include <type_traits>
@@ -36,13 +38,25 @@ void tile_dispatch(int C, int ppt, F&& f) {
   throw lemmse::Error("tiled engine: no instantiation for " + std::to_string(C) + " channels");
 }
 
+// With a.topk > 0, also the top-k kernels' phase (TS = 1 on the device). A runtime flag here, not
+// the kernel's template parameter: with a <C, 4, 1, true> instance beside <C, 4, 1, false> in one
+// translation unit, GCC 12 (-O1 and up) dropped the latter's tile_fold calls (the "several pixels
+// per thread" test caught it; not understood; clang compiled both forms correctly).
 template <int C, int PPT, int TS>
 void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
+  const bool TOPK = a.topk > 0;
   using namespace lemmse;
   std::vector<double> smem((tile_shared_bytes(a, TS) + sizeof(double) - 1) / sizeof(double));
   const TileShared sh = tile_shared_layout(a, smem.data(), TS);
   std::vector<TileThread<C, PPT>> th(kTileThreads);
-  for (int tid = 0; tid < kTileThreads; ++tid) tile_begin(a, sh, th[tid], img, slice, tid);
+  struct Floors {
+    double v[PPT];
+  };
+  std::vector<Floors> floor(TOPK ? kTileThreads : 0);
+  for (int tid = 0; tid < kTileThreads; ++tid) {
+    tile_begin(a, sh, th[tid], img, slice, tid);
+    if (TOPK) tile_topk_begin(a, floor[tid].v, img, slice, tid);
+  }
   const long long b0 = (long long)slice * kTileSlice, b1 = std::min(a.ntrain, b0 + kTileSlice);
   const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
   for (long long b = b0; b < b1; ++b) {
@@ -55,7 +69,10 @@ void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slic
       for (int tid = 0; tid < kTileThreads; ++tid)
         for (int s = 0; s < rd.n; ++s) tile_phase_h(a, sh, th[tid], s, tid);
       for (int tid = 0; tid < kTileThreads; ++tid)
-        for (int s = 0; s < rd.n; ++s) tile_phase_v(a, sh, th[tid], img, rd.ti[s], rd.tj[s], s, tid);
+        for (int s = 0; s < rd.n; ++s) {
+          tile_phase_v(a, sh, th[tid], img, rd.ti[s], rd.tj[s], s, tid);
+          if (TOPK) tile_phase_topk(a, sh, th[tid], floor[tid].v, img, rd.ti[s], rd.tj[s], s, tid, b, slice % a.topk_slots);
+        }
     }
     for (int tid = 0; tid < kTileThreads; ++tid) tile_fold(a, th[tid], img, slice, tid);
   }
@@ -140,11 +157,14 @@ void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slic
 enum class EmulatedKernel { tile, band, automatic };
 
 // The whole engine, emulated: same inputs, launch shape and outputs as run_cuda_engine, with ts
-// shifts per barrier round (1, 2 or 4).
+// shifts per barrier round (1, 2 or 4); with s.topk, the tiled kernel's top-k instances with
+// topk_slots heaps per image (the engine's launches of topk_slots slices, in order), training
+// images labelled by their index.
 inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSettings& s, const lemmse::Problem& p,
                                                       const lemmse::Images& train, const lemmse::PreInverse& B,
                                                       const lemmse::Images& y, int ts = 1,
-                                                      EmulatedKernel kernel = EmulatedKernel::tile, bool screen_off = false) {
+                                                      EmulatedKernel kernel = EmulatedKernel::tile, bool screen_off = false,
+                                                      int topk_slots = 2) {
   using namespace lemmse;
   TileInputs in = prepare_tile_inputs(s, p, train, B, y);
   WindowTileArgs a = in.args;
@@ -159,6 +179,13 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   std::vector<double> partial(in.nimg * std::size_t(a.nslice) * (3 + 3 * std::size_t(a.C)) * std::size_t(a.HW));
   a.partial = partial.data();
   a.band_screen_off = screen_off;
+  const std::size_t HW = std::size_t(a.HW), k = std::size_t(s.topk);
+  a.topk_slots = topk_slots;
+  std::vector<TopkEntry> heap(in.nimg * std::size_t(topk_slots) * HW * k);
+  std::vector<int> count(in.nimg * std::size_t(topk_slots) * HW, 0);
+  a.topk_heap = heap.data();
+  a.topk_count = count.data();
+  if (k > 0 && (kernel != EmulatedKernel::tile || ts != 1)) throw Unsupported("emulation: top-k runs the tiled kernel, one shift per round");
   if (kernel == EmulatedKernel::automatic) kernel = band_fits(a) ? EmulatedKernel::band : EmulatedKernel::tile;
   if (kernel == EmulatedKernel::band) {
     if (!band_fits(a)) throw Unsupported("emulation: the band kernel does not take this shape or window");
@@ -180,7 +207,9 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
       for (std::size_t img = 0; img < in.nimg; ++img)
         for (int sl = 0; sl < a.nslice; ++sl) {
           constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
-          if (ts == 4)
+          if (k > 0)
+            emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
+          else if (ts == 4)
             emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
           else if (ts == 2)
             emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
@@ -196,7 +225,16 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   for (std::size_t img = 0; img < in.nimg; ++img)
     for (int m = 0; m < a.HW; ++m)
       if (!tile_merge_pixel(a, to, (long long)img, m)) throw_no_compatible_key(img * std::size_t(a.HW) + std::size_t(m), std::size_t(a.HW));
-  EstimatorOutputs out = finish_tile_outputs(s, in, std::move(o), y.shape);
+  for (std::size_t img = 0; img < in.nimg && k > 0; ++img)
+    for (int m = 0; m < a.HW; ++m) {  // the merge kernel, then the engine's copy of slot 0
+      tile_topk_merge_pixel(a, (long long)img, m);
+      const std::size_t c0 = tile_topk_cell(a, (long long)img, 0, m);
+      std::copy(heap.begin() + std::ptrdiff_t(c0 * k), heap.begin() + std::ptrdiff_t((c0 + 1) * k), o.topk.begin() + std::ptrdiff_t((img * HW + std::size_t(m)) * k));
+      o.topk_count[img * HW + std::size_t(m)] = count[c0];
+    }
+  std::vector<std::int64_t> ids(train.n);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t(i);
+  EstimatorOutputs out = finish_tile_outputs(s, in, std::move(o), y.shape, ids);
   out.backend = Backend::cuda;
   return out;
 }
