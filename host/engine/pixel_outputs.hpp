@@ -34,6 +34,20 @@ inline EstimatorOutputs make_outputs(const EstimatorSettings& s, std::size_t nim
   return out;
 }
 
+// Pixel m of query image img: its ntop top-k entries (best first, images labelled) with their
+// weights exp(ℓ − log-density).
+inline void write_topk(EstimatorOutputs& out, const EstimatorSettings& s, std::size_t img, std::size_t m, double logd,
+                       const TopkEntry* top, int ntop) {
+  const std::size_t HW = out.estimate.shape.pixels();
+  for (int i = 0; i < ntop; ++i) {
+    const std::size_t o = (img * std::size_t(s.topk) + std::size_t(i)) * HW + m;
+    out.topk_log_weight[o] = top[i].logit;
+    out.topk_weight[o] = std::exp(top[i].logit - logd);
+    out.topk_image[o] = top[i].image;
+    out.topk_position[o] = top[i].position;
+  }
+}
+
 // Pixel m of query image img: estimate, variance, log-density, effective count and the ntop
 // entries of top (best first). Throws when no key was compatible with the pixel.
 inline void write_pixel(EstimatorOutputs& out, const EstimatorSettings& s, std::size_t img, std::size_t m,
@@ -50,13 +64,7 @@ inline void write_pixel(EstimatorOutputs& out, const EstimatorSettings& s, std::
   const double logd = softmax_log_density(a);
   if (s.log_density) out.log_density[img * HW + m] = logd;
   if (s.effective_count) out.effective_count[img * HW + m] = softmax_effective_count(a);
-  for (int i = 0; i < ntop; ++i) {
-    const std::size_t o = (img * std::size_t(s.topk) + std::size_t(i)) * HW + m;
-    out.topk_log_weight[o] = top[i].logit;
-    out.topk_weight[o] = std::exp(top[i].logit - logd);
-    out.topk_image[o] = top[i].image;
-    out.topk_position[o] = top[i].position;
-  }
+  write_topk(out, s, img, m, logd, top, ntop);
 }
 
 // The poll parallel_for calls between tasks: reports done/total and, when the callback returns

@@ -114,15 +114,10 @@ EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInput
   const std::size_t HW = std::size_t(in.args.HW), k = std::size_t(std::max(s.topk, 0));
   for (std::size_t img = 0; img < in.nimg && k > 0; ++img)
     for (std::size_t m = 0; m < HW; ++m) {
-      const TopkEntry* top = &o.topk[(img * HW + m) * k];
-      const double logd = o.log_density[img * HW + m];
-      for (int i = 0; i < o.topk_count[img * HW + m]; ++i) {
-        const std::size_t at = (img * k + std::size_t(i)) * HW + m;
-        out.topk_log_weight[at] = top[i].logit;
-        out.topk_weight[at] = std::exp(top[i].logit - logd);
-        out.topk_image[at] = train_ids.at(std::size_t(top[i].image));
-        out.topk_position[at] = top[i].position;
-      }
+      const std::size_t pix = img * HW + m;
+      TopkEntry* top = &o.topk[pix * k];
+      for (int i = 0; i < o.topk_count[pix]; ++i) top[i].image = train_ids.at(std::size_t(top[i].image));  // index → label
+      write_topk(out, s, img, m, o.log_density[pix], top, o.topk_count[pix]);
     }
   out.estimate.data = std::move(o.estimate);
   if (s.variance) out.variance.data = std::move(o.variance);

@@ -44,7 +44,7 @@ void tile_dispatch(int C, int ppt, F&& f) {
 // per thread" test caught it; not understood; clang compiled both forms correctly).
 template <int C, int PPT, int TS>
 void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slice) {
-  const bool TOPK = a.topk > 0;
+  const bool topk = a.topk > 0;
   using namespace lemmse;
   std::vector<double> smem((tile_shared_bytes(a, TS) + sizeof(double) - 1) / sizeof(double));
   const TileShared sh = tile_shared_layout(a, smem.data(), TS);
@@ -52,10 +52,10 @@ void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slic
   struct Floors {
     double v[PPT];
   };
-  std::vector<Floors> floor(TOPK ? kTileThreads : 0);
+  std::vector<Floors> floor(topk ? kTileThreads : 0);
   for (int tid = 0; tid < kTileThreads; ++tid) {
     tile_begin(a, sh, th[tid], img, slice, tid);
-    if (TOPK) tile_topk_begin(a, floor[tid].v, img, slice, tid);
+    if (topk) tile_topk_begin(a, floor[tid].v, img, slice, tid);
   }
   const long long b0 = (long long)slice * kTileSlice, b1 = std::min(a.ntrain, b0 + kTileSlice);
   const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
@@ -71,7 +71,7 @@ void emulate_tile_block(const lemmse::WindowTileArgs& a, long long img, int slic
       for (int tid = 0; tid < kTileThreads; ++tid)
         for (int s = 0; s < rd.n; ++s) {
           tile_phase_v(a, sh, th[tid], img, rd.ti[s], rd.tj[s], s, tid);
-          if (TOPK) tile_phase_topk(a, sh, th[tid], floor[tid].v, img, rd.ti[s], rd.tj[s], s, tid, b, slice % a.topk_slots);
+          if (topk) tile_phase_topk(a, sh, th[tid], floor[tid].v, img, rd.ti[s], rd.tj[s], s, tid, b, slice % a.topk_slots);
         }
     }
     for (int tid = 0; tid < kTileThreads; ++tid) tile_fold(a, th[tid], img, slice, tid);
@@ -207,9 +207,7 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
       for (std::size_t img = 0; img < in.nimg; ++img)
         for (int sl = 0; sl < a.nslice; ++sl) {
           constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
-          if (k > 0)
-            emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
-          else if (ts == 4)
+          if (ts == 4)
             emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
           else if (ts == 2)
             emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
