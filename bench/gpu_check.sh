@@ -18,7 +18,7 @@
 # about 3.5: no Nsight Compute, accuracy rows or whitened variants other than the default);
 # GPU_CHECK_WINDOW_ONLY=1 for the window engine alone (about 4 minutes on an H200): its GPU tests,
 # memcheck and racecheck on its small cases, band and tiled kernels (LEMMSE_WINDOW_KERNEL) on the
-# 10,000-image rows, top-k rows (1,000 images), accuracy rows, the 50,000-image row, PyTorch on the same rows; with
+# 10,000-image rows, top-k rows (1,000 images; the whitened engine's top-k test and dot rows too), accuracy rows, the 50,000-image row, PyTorch on the same rows; with
 # GPU_CHECK_QUICK=1 too, only the build, the GPU tests and P = 5, 11 at σ = 0.01, 0.1.
 set -u
 cd "$(dirname "$0")/.."
@@ -154,6 +154,8 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   # The window engine alone: one build, its tests and sanitizers, band vs tiled kernel timings.
   mode_begin window.txt lemmse_tests lemmse_bench lemmse
   timeout 240 "$B/tests/lemmse_tests" "[gpu]~[whitened]" > "$L/gpu_tests.log" 2>&1; row "gpu tests (window): rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
+  # the whitened engine's top-k (its direct and dot kernels' TOPK instances; first run pending)
+  timeout 60 "$B/tests/lemmse_tests" "[gpu][whitened][topk]" > "$L/gpu_tests_wtopk.log" 2>&1; row "gpu tests (whitened top-k): rc=$? $(tail -2 "$L/gpu_tests_wtopk.log" | tr '\n' ' ')"
   stamp tests
   [ -n "${GPU_CHECK_QUICK:-}" ] || for tool in memcheck racecheck; do  # racecheck on the smallest case (band kernel): the others take minutes under it
     f="[sanitize]~[whitened]"; [ $tool = racecheck ] && f="CUDA engine results are bit-identical run to run and across query batches"
@@ -177,6 +179,12 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
       LEMMSE_WINDOW_KERNEL=tile timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_topk${kk}_cifar1k.json" "${C10[@]}" --train-count 1000 \
         --backend cuda --patch 5,11 --sigma 0.1 --topk $kk --repeat 3 > "$L/bench_topk${kk}.log" 2>&1
       row "# tiled, --topk $kk, CIFAR-10 1,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_topk${kk}.log" | tail -5 | tee -a "$res"
+    done
+    for kk in 0 10; do  # the whitened dot kernel with and without top-k, 1,000 training images
+      LEMMSE_WHITENED_KERNEL=dot timeout 100 "$B/lemmse_bench" --json "$W/bench/cuda_whitened_dot_topk${kk}_cifar1k.json" "${C10[@]}" \
+        --train-count 1000 --problem blur-gaussian:1 --preinverse inverse --backend cuda --patch 5 --sigma 0.1 --topk $kk --repeat 3 \
+        > "$L/bench_wtopk${kk}.log" 2>&1
+      row "# whitened dot, --topk $kk, CIFAR-10 1,000 training images (rc=$?)"; grep -v "^\[" "$L/bench_wtopk${kk}.log" | tail -3 | tee -a "$res"
     done
     stamp "top-k"
     [ -n "${GPU_CHECK_QUICK:-}" ] || timeout 150 "$B/lemmse_bench" --json "$W/bench/cuda_band_cifar100_accuracy.json" "${C10[@]}" --train-count 100 --backend cuda \

@@ -10,6 +10,7 @@
 
 #include "cuda/device_memory.cuh"
 #include "cuda/staged_upload.cuh"
+#include "cuda/topk_slots.cuh"
 #include "engine/pixel_outputs.hpp"
 #include "engine/whitened_cuda.hpp"
 #include "engine/whitened_setup.hpp"
@@ -30,6 +31,9 @@ struct WtArgs {
   int L, HW;
   double inv_two_sigma2;
   SoftmaxAcc<double>* partial;  // [slice][nq]
+  long long img0;               // the chunk's first training image (top-k's image indices)
+  int y0;                       // the launch's first slice in the chunk (top-k launches ≤ slots slices)
+  TopkSlots topk;               // top-k heaps (TOPK instances only; k = 0 otherwise)
 };
 
 // Training image and pixel of a tile's first key, advanced tile by tile without division: a
@@ -45,14 +49,20 @@ struct WtKeyCursor {
       ++img;
     }
   }
-  // The values of key (tile's first key + off): C × HW image, channel stride HW.
-  __device__ const double* values(const WtArgs& a, int off, int C) const {
-    int p = pix + off;
-    long long i = img;
-    while (p >= a.HW) {  // at most once when HW ≥ 64
-      p -= a.HW;
+  // Image (from the chunk's first) and pixel of key (tile's first key + off).
+  __device__ void locate(int off, int HW, long long& i, int& p) const {
+    p = pix + off;
+    i = img;
+    while (p >= HW) {  // at most once when HW ≥ 64
+      p -= HW;
       ++i;
     }
+  }
+  // The values of key (tile's first key + off): C × HW image, channel stride HW.
+  __device__ const double* values(const WtArgs& a, int off, int C) const {
+    long long i;
+    int p;
+    locate(off, a.HW, i, p);
     return a.vals + i * C * a.HW + p;
   }
 };
@@ -132,13 +142,16 @@ __global__ void key_norms_kernel(const double* kT, long long ncols, int L, doubl
 // 2 q·k, one (the whitened vectors' norms are moderate, so fp64 keeps the cancellation far below
 // the accuracy bar: kernels/whitened_tile.hpp wt_distance_from_dot). The next stage's elements are
 // fetched into registers while this stage computes (one block per SM: nothing else hides latency).
-template <int C, bool kDot>
+// kTopk: also the top-k heaps (kernels/whitened_tile.hpp kWtTopkCols).
+template <int C, bool kDot, bool kTopk>
 __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, int slice0) {
   __shared__ double Qs[kWtTileE][kWtTileQ];
   __shared__ double Ks[kWtTileE][kWtTileK];
+  __shared__ double Ls[kTopk ? kWtTileQ : 1][kWtTopkCols + 1];
   const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
-  const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
+  const int yb = a.y0 + int(blockIdx.y);  // this block's slice in the chunk
+  const long long kbeg = (long long)yb * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
   SoftmaxAcc<double> acc[kWtPerThread];
   double qn[kWtPerThread];
@@ -148,9 +161,18 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
     const long long q = q0 + ty + 16 * i;
     qn[i] = kDot && q < a.nq ? a.qn[q] : 0.0;
   }
+  // Top-k: thread tid < kWtTileQ offers query q0 + tid's keys to its heap in the slice's slot.
+  const long long qo = q0 + tid;
+  const bool offers = kTopk && tid < kWtTileQ && qo < a.nq;
+  std::size_t cell = 0;
+  double floor = -INFINITY;
+  if (offers) {
+    cell = topk_cell(a.topk, qo / a.HW, (slice0 + yb) % a.topk.slots, int(qo % a.HW));
+    floor = topk_floor(a.topk, cell);
+  }
   WtStager stage;
   stage.fetch(a, tid, q0, kend, kbeg, 0);
-  WtKeyCursor cur{(long long)blockIdx.y * kWtSlice, 0};
+  WtKeyCursor cur{(long long)yb * kWtSlice, 0};
   double d[kWtPerThread][kWtPerThread];
   for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK, cur.advance(kWtTileK, a.HW)) {
     LEMMSE_UNROLL
@@ -182,10 +204,13 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
       __syncthreads();
     }
     // This tile's distances are complete: push them.
+    double lg[kWtPerThread][kWtPerThread];  // their logits (top-k; −inf where no pair)
     LEMMSE_UNROLL
     for (int j = 0; j < kWtPerThread; ++j) {
       const int off = tx + 16 * j;
       const long long k = k0 + off;
+      LEMMSE_UNROLL
+      for (int i = 0; i < kWtPerThread; ++i) lg[i][j] = -INFINITY;
       if (k >= kend) continue;
       const double* v = cur.values(a, off, C);
       const double kn = kDot ? a.kn[k] : 0.0;
@@ -193,8 +218,29 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
       for (int i = 0; i < kWtPerThread; ++i)
         if (q0 + ty + 16 * i < a.nq) {
           const double D = kDot ? wt_distance_from_dot(qn[i], kn, d[i][j]) : d[i][j];
-          wt_push<C>(acc[i], -D * a.inv_two_sigma2, v, a.HW);
+          lg[i][j] = -D * a.inv_two_sigma2;
+          wt_push<C>(acc[i], lg[i][j], v, a.HW);
         }
+    }
+    if (kTopk) {  // keys 32 h … 32 h + 31 of the tile (thread columns j = 2h, 2h + 1), in key order
+      LEMMSE_UNROLL
+      for (int h = 0; h < kWtTileK / kWtTopkCols; ++h) {
+        LEMMSE_UNROLL
+        for (int jj = 0; jj < 2; ++jj)
+          LEMMSE_UNROLL
+          for (int i = 0; i < kWtPerThread; ++i) Ls[ty + 16 * i][tx + 16 * jj] = lg[i][2 * h + jj];
+        __syncthreads();
+        if (offers)
+          for (int col = 0; col < kWtTopkCols && k0 + kWtTopkCols * h + col < kend; ++col) {
+            const double l = Ls[tid][col];
+            if (l < floor) continue;
+            long long img;
+            int pix;
+            cur.locate(kWtTopkCols * h + col, a.HW, img, pix);
+            topk_offer(a.topk, floor, cell, TopkEntry{l, a.img0 + img, pix});
+          }
+        __syncthreads();
+      }
     }
   }
   // The 16 threads of a query row (one half-warp) merge in a fixed tree: lane t takes t + off.
@@ -202,7 +248,7 @@ __global__ void __launch_bounds__(kWtThreads, 1) whitened_tile_kernel(WtArgs a, 
   for (int i = 0; i < kWtPerThread; ++i) {
     for (int off = 8; off > 0; off /= 2) shfl_merge<C>(acc[i], off);
     const long long q = q0 + ty + 16 * i;
-    if (tx == 0 && q < a.nq) a.partial[(long long)(slice0 + blockIdx.y) * a.nq + q] = acc[i];
+    if (tx == 0 && q < a.nq) a.partial[(long long)(slice0 + yb) * a.nq + q] = acc[i];
   }
 }
 
@@ -236,7 +282,8 @@ __global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArg
   constexpr int kVals = ((C + 1) * kWtTileK + kWtThreads - 1) / kWtThreads;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, wq = warp / 2, wk = warp % 2, g = lane / 4, tig = lane % 4;
   const long long q0 = (long long)blockIdx.x * kWtTileQ;
-  const long long kbeg = (long long)blockIdx.y * kWtSlice * a.HW;
+  const int yb = a.y0 + int(blockIdx.y);  // this block's slice in the chunk
+  const long long kbeg = (long long)yb * kWtSlice * a.HW;
   const long long kend = min(a.ncols, kbeg + (long long)kWtSlice * a.HW);
   SoftmaxAcc<double> acc[2];
   double qn[2];
@@ -247,7 +294,7 @@ __global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArg
   }
   WtStager stage;
   stage.fetch(a, tid, q0, kend, kbeg, 0);
-  WtKeyCursor cur{(long long)blockIdx.y * kWtSlice, 0};
+  WtKeyCursor cur{(long long)yb * kWtSlice, 0};
   double c[2][4][2];
   for (long long k0 = kbeg; k0 < kend; k0 += kWtTileK, cur.advance(kWtTileK, a.HW)) {
     LEMMSE_UNROLL
@@ -306,7 +353,7 @@ __global__ void __launch_bounds__(kWtThreads, kBlocks) whitened_mma_kernel(WtArg
     for (int mt = 0; mt < 2; ++mt) {
       const int row = wq * 16 + mt * 8 + g;
       softmax_merge(acc[mt], handoff[row], C);
-      if (q0 + row < a.nq) a.partial[(long long)(slice0 + blockIdx.y) * a.nq + q0 + row] = acc[mt];
+      if (q0 + row < a.nq) a.partial[(long long)(slice0 + yb) * a.nq + q0 + row] = acc[mt];
     }
 }
 
@@ -319,13 +366,13 @@ __global__ void whitened_merge_kernel(const SoftmaxAcc<double>* partial, long lo
   out[q] = a;
 }
 
-template <bool kDot>
+template <bool kDot, bool kTopk>
 void launch_tiles_v(int C, dim3 grid, cudaStream_t st, const WtArgs& a, int slice0) {
   switch (C) {
-    case 1: whitened_tile_kernel<1, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-    case 2: whitened_tile_kernel<2, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-    case 3: whitened_tile_kernel<3, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
-    case 4: whitened_tile_kernel<4, kDot><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 1: whitened_tile_kernel<1, kDot, kTopk><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 2: whitened_tile_kernel<2, kDot, kTopk><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 3: whitened_tile_kernel<3, kDot, kTopk><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
+    case 4: whitened_tile_kernel<4, kDot, kTopk><<<grid, kWtThreads, 0, st>>>(a, slice0); break;
   }
   LEMMSE_CUDA_CHECK(cudaGetLastError());
 }
@@ -341,16 +388,16 @@ void launch_tiles(WtVariant v, int C, dim3 grid, cudaStream_t st, const WtArgs& 
     }
     LEMMSE_CUDA_CHECK(cudaGetLastError());
   } else if (v == WtVariant::dot) {
-    launch_tiles_v<true>(C, grid, st, a, slice0);
+    a.topk.k > 0 ? launch_tiles_v<true, true>(C, grid, st, a, slice0) : launch_tiles_v<true, false>(C, grid, st, a, slice0);
   } else {
-    launch_tiles_v<false>(C, grid, st, a, slice0);
+    a.topk.k > 0 ? launch_tiles_v<false, true>(C, grid, st, a, slice0) : launch_tiles_v<false, false>(C, grid, st, a, slice0);
   }
 }
 
 }  // namespace
 
-EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
-                                   const Images& y) {
+EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p, const Images& train,
+                                   const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
   const auto t0 = std::chrono::steady_clock::now();
   NvtxRange whole("lemmse whitened engine");
   std::string why;
@@ -362,9 +409,12 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     int dev = 0, major = 0;
     LEMMSE_CUDA_CHECK(cudaGetDevice(&dev));
     LEMMSE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    if (variant == WtVariant::automatic) variant = major >= 8 ? WtVariant::mma2 : WtVariant::direct;
+    // Top-k runs the tiled kernels (the mma kernels have no top-k): dot where the mma ones would run.
+    if (variant == WtVariant::automatic) variant = major >= 8 ? (s.topk > 0 ? WtVariant::dot : WtVariant::mma2) : WtVariant::direct;
     if ((variant == WtVariant::mma || variant == WtVariant::mma2) && major < 8)
       throw Unsupported("LEMMSE_WHITENED_KERNEL=mma or mma2 needs fp64 tensor cores (compute capability 8.0 or newer)");
+    if ((variant == WtVariant::mma || variant == WtVariant::mma2) && s.topk > 0)
+      throw Unsupported("LEMMSE_WHITENED_KERNEL=mma or mma2: the mma kernels have no top-k (--topk runs the direct or dot kernel)");
   }
   std::vector<double> qT, ginv, qn;
   {
@@ -383,11 +433,17 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   const double resident = 2.0 * double(train.n) * img_bytes + double(qT.size() + ginv.size()) * 8.0 +
                           double(nslice + 1) * double(nq) * sizeof(SoftmaxAcc<double>);
   const double per_image_kw = double(L) * HW * 8.0;
-  const double chunk_budget = std::min(4.0 * 1073741824.0, 0.8 * double(free_b) - resident);
-  if (chunk_budget < kWtSlice * per_image_kw)
-    throw ResourceError("the CUDA whitened engine needs about " + gib(resident + kWtSlice * per_image_kw) +
+  // Top-k: heaps per query pixel in `slots` slots (kernels/topk.hpp), as many as a launch may
+  // have slices (each launch then covers that many), fewer where memory asks.
+  const int k = s.topk;
+  const double slot_bytes = double(y.n) * double(topk_slot_bytes(HW, k));
+  const int slots = k > 0 ? topk_slot_count(std::min(nslice, kMaxTopkSlots), 0.8 * double(free_b) - resident - kWtSlice * per_image_kw, slot_bytes) : 0;
+  const double heaps = double(slots) * slot_bytes;
+  const double chunk_budget = std::min(4.0 * 1073741824.0, 0.8 * double(free_b) - resident - heaps);
+  if (chunk_budget < kWtSlice * per_image_kw || (k > 0 && slots < 1))
+    throw ResourceError("the CUDA whitened engine needs about " + gib(resident + kWtSlice * per_image_kw + (k > 0 ? slot_bytes : 0.0)) +
                         " of device memory but " + gib(double(free_b)) +
-                        " is free (reduce --train-count or --test-count, or use --backend cpu)");
+                        " is free (reduce --train-count, --test-count or --topk, or use --backend cpu)");
   const std::size_t chunk = std::min<std::size_t>(
       std::size_t(nslice) * kWtSlice, std::size_t(chunk_budget / (kWtSlice * per_image_kw)) * kWtSlice);
 
@@ -404,6 +460,13 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   }
   DeviceArray<double> d_kT(std::size_t(L) * chunk * HW), d_qn(qn, st), d_kn(chunk * HW);
   DeviceArray<SoftmaxAcc<double>> d_partial{std::size_t(nslice) * std::size_t(nq)}, d_merged{std::size_t(nq)};
+  DeviceArray<TopkEntry> d_topk(std::size_t(slots) * std::size_t(nq) * std::size_t(k));
+  DeviceArray<int> d_topk_count(std::size_t(slots) * std::size_t(nq));
+  const TopkSlots topk{k, std::max(slots, 1), HW, d_topk.get(), d_topk_count.get()};
+  if (k > 0) {  // (entries past a heap's count are copied back but never read; zeroed for initcheck)
+    LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk.get(), 0, d_topk.n * sizeof(TopkEntry), st));
+    LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk_count.get(), 0, d_topk_count.n * sizeof(int), st));
+  }
   nvtxRangePop();
 
   Event start, stop;
@@ -425,10 +488,15 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     }
     {
       NvtxRange r("whitened tiles");
-      const WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, d_qn.get(), d_kn.get(), L, HW, p.inv_two_sigma2,
-                     d_partial.get()};
+      WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, d_qn.get(), d_kn.get(), L, HW, p.inv_two_sigma2,
+               d_partial.get(), (long long)b0, 0, topk};
       const int ns = int((nb + kWtSlice - 1) / kWtSlice);
-      launch_tiles(variant, C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(ns)), st, a, int(b0 / kWtSlice));
+      // Without top-k one launch per chunk; with it, launches of at most `slots` slices (no two
+      // blocks of a launch share a heap).
+      const int per_launch = k > 0 ? slots : ns;
+      for (a.y0 = 0; a.y0 < ns; a.y0 += per_launch)
+        launch_tiles(variant, C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(std::min(per_launch, ns - a.y0))), st, a,
+                     int(b0 / kWtSlice));
     }
     if (s.progress) {
       LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
@@ -440,6 +508,12 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     whitened_merge_kernel<<<unsigned((nq + 255) / 256), 256, 0, st>>>(d_partial.get(), nq, nslice, C, d_merged.get());
     LEMMSE_CUDA_CHECK(cudaGetLastError());
   }
+  std::vector<TopkEntry> top(std::size_t(nq) * std::size_t(k));
+  std::vector<int> top_count(k > 0 ? std::size_t(nq) : 0);
+  if (k > 0) {
+    NvtxRange r("merge top-k");
+    merge_and_copy_topk(topk, y.n, top.data(), top_count.data(), st);
+  }
   LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
   std::vector<SoftmaxAcc<double>> merged(static_cast<std::size_t>(nq));
   LEMMSE_CUDA_CHECK(cudaMemcpyAsync(merged.data(), d_merged.get(), merged.size() * sizeof(SoftmaxAcc<double>), cudaMemcpyDeviceToHost, st));
@@ -448,12 +522,19 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
 
   EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
-  out.kernel = variant == WtVariant::mma    ? "whitened mma"
-               : variant == WtVariant::mma2 ? "whitened mma2"
-               : variant == WtVariant::dot  ? "whitened dot"
-                                            : "whitened direct";
+  out.kernel = std::string(variant == WtVariant::mma    ? "whitened mma"
+                           : variant == WtVariant::mma2 ? "whitened mma2"
+                           : variant == WtVariant::dot  ? "whitened dot"
+                                                        : "whitened direct") +
+               (k > 0 ? " top-k" : "");
   for (std::size_t img = 0; img < y.n; ++img)
-    for (std::size_t m = 0; m < p.HW; ++m) write_pixel(out, s, img, m, merged[img * p.HW + m], nullptr, 0);
+    for (std::size_t m = 0; m < p.HW; ++m) {
+      const std::size_t q = img * p.HW + m;
+      TopkEntry* t = k > 0 ? &top[q * std::size_t(k)] : nullptr;
+      const int n = k > 0 ? top_count[q] : 0;
+      for (int i = 0; i < n; ++i) t[i].image = train_ids.at(std::size_t(t[i].image));  // index → label
+      write_pixel(out, s, img, m, merged[q], t, n);
+    }
   out.pairs = double(nq) * double(train.n) * double(p.HW);
   out.device_seconds = 1e-3 * double(ms);
   if (s.progress) s.progress(double(y.n) * double(train.n), double(y.n) * double(train.n));

@@ -12,6 +12,7 @@
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_memory.cuh"
 #include "cuda/staged_upload.cuh"
+#include "cuda/topk_slots.cuh"
 #include "cuda/window_band_launch.hpp"
 #include "cuda/window_tile_launch.hpp"
 #include "engine/cuda_engine.hpp"
@@ -31,12 +32,6 @@ __global__ void window_merge_kernel(WindowTileArgs a, TileOutputs o, long long n
   const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= nimg * a.HW) return;
   if (!tile_merge_pixel(a, o, i / a.HW, int(i % a.HW))) atomicMin(first_empty, (unsigned long long)i);
-}
-
-__global__ void window_topk_merge_kernel(WindowTileArgs a, long long nimg) {
-  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= nimg * a.HW) return;
-  tile_topk_merge_pixel(a, i / a.HW, int(i % a.HW));
 }
 
 // Shared memory a block may use on the current device (opt-in limit).
@@ -111,7 +106,7 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
   if (s.topk > 0) {  // one image's heaps in one slot, beside its partials, must fit the group budget
     std::size_t free_b = 0, total_b = 0;
     LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    const double slot = double(tile_topk_slot_bytes(a, s.topk));
+    const double slot = double(topk_slot_bytes(a.HW, s.topk));
     if (slot > group_budget(double(free_b), 0.0)) {
       if (why) *why = "--topk " + std::to_string(s.topk) + " needs " + gib(slot) + " of device memory per query image; " + gib(double(free_b)) + " is free";
       return false;
@@ -122,7 +117,7 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
 
 EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train,
                                  const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
-  if (p.metric == Metric::whitened) return run_whitened_cuda(s, p, train, B, y);
+  if (p.metric == Metric::whitened) return run_whitened_cuda(s, p, train, train_ids, B, y);
   const auto t0 = std::chrono::steady_clock::now();
   NvtxRange whole("lemmse window engine");
   std::string why;
@@ -135,7 +130,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   const std::size_t HW = std::size_t(a.HW), C = std::size_t(a.C);
   const std::size_t per_image_partial = std::size_t(a.nslice) * (3 + 3 * C) * HW * sizeof(double);
   const int k = s.topk;
-  const std::size_t slot_bytes = k > 0 ? tile_topk_slot_bytes(a, k) : 0;
+  const std::size_t slot_bytes = k > 0 ? topk_slot_bytes(a.HW, k) : 0;
 
   // Device memory: the training set (keys and values, float32) and the queries stay resident;
   // the fp64 slice partials are sized per group of query images.
@@ -150,16 +145,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   // Top-k: slots heaps per query image, as many as a launch has slices (each slot then holds one
   // slice per launch), fewer where the budget asks it; the group of images shrinks first.
   // LEMMSE_TOPK_SLOTS=n caps the slots (tests: several launches per slot; same lists).
-  int slots = 0;
-  if (k > 0) {
-    slots = std::min(a.nslice, kSlicesPerLaunch);
-    if (const char* env = std::getenv("LEMMSE_TOPK_SLOTS")) {
-      const int cap = std::atoi(env);
-      if (cap < 1 || cap > kSlicesPerLaunch) throw InvalidArgument("LEMMSE_TOPK_SLOTS must be 1 to " + std::to_string(kSlicesPerLaunch));
-      slots = std::min(slots, cap);
-    }
-    slots = int(std::min<double>(slots, std::floor((budget - double(per_image_partial)) / double(slot_bytes))));
-  }
+  const int slots = k > 0 ? topk_slot_count(std::min(a.nslice, kSlicesPerLaunch), budget - double(per_image_partial), double(slot_bytes)) : 0;
   const double per_image = double(per_image_partial) + double(slots) * double(slot_bytes);
   const std::size_t group = std::max<std::size_t>(1, std::min<std::size_t>({in.nimg, std::size_t(budget / per_image), 65535}));
   const int per_launch = k > 0 ? slots : kSlicesPerLaunch;
@@ -250,13 +236,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       if (first != ULLONG_MAX) throw_no_compatible_key(g0 * HW + std::size_t(first), HW);
       if (k > 0) {  // each pixel's slots merged into slot 0, whose lists come back (pitched by the slots)
         NvtxRange rk("merge top-k");
-        window_topk_merge_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, (long long)ng);
-        LEMMSE_CUDA_CHECK(cudaGetLastError());
-        const std::size_t row = HW * std::size_t(k) * sizeof(TopkEntry), crow = HW * sizeof(int);
-        LEMMSE_CUDA_CHECK(cudaMemcpy2DAsync(ho.topk.data() + g0 * HW * std::size_t(k), row, d_topk.get(), row * std::size_t(slots), row, ng,
-                                            cudaMemcpyDeviceToHost, st));
-        LEMMSE_CUDA_CHECK(cudaMemcpy2DAsync(ho.topk_count.data() + g0 * HW, crow, d_topk_count.get(), crow * std::size_t(slots), crow, ng,
-                                            cudaMemcpyDeviceToHost, st));
+        merge_and_copy_topk(tile_topk_slots(ga), ng, ho.topk.data() + g0 * HW * std::size_t(k), ho.topk_count.data() + g0 * HW, st);
         LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
       }
     }

@@ -73,7 +73,7 @@ void add_run_options(CLI::App& c, RunOptions& o) {
   c.add_option("--backend", o.backend,
                "auto | reference (fp64 oracle) | cpu (vectorised engine: fp64 distances behind a float32 screen, "
                "float32 weights summed into fp64, top-k; the inverse filter in fp64 whitened form) | cuda (fused tiled kernels, top-k in the "
-               "tiled kernel; the inverse filter for le-mmse, without top-k). auto = cuda when a device is present and the request "
+               "tiled kernel; the inverse filter for le-mmse, top-k included). auto = cuda when a device is present and the request "
                "is covered (top-k runs stay on cpu: the CUDA top-k has not run on a GPU yet), else cpu")
       ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda"}))
       ->capture_default_str();

@@ -4,6 +4,7 @@
 #include "engine/problem.hpp"
 
 namespace lemmse {
-EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p, const Images& train, const PreInverse& B,
-                                   const Images& y);
+// train_ids: the caller's label of each training image (top-k lists name them).
+EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p, const Images& train,
+                                   const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y);
 }  // namespace lemmse

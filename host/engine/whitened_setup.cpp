@@ -56,7 +56,6 @@ bool whitened_cuda_covers(const EstimatorSettings& s, const Problem& p, std::str
   };
   if (p.metric != Metric::whitened) return no("the problem's metric is not whitened");
   if (s.estimator != EstimatorKind::lemmse) return no("the CUDA whitened engine serves le-mmse only (l-mmse runs on the CPU engine)");
-  if (s.topk > 0) return no("top-k is not in the CUDA engine yet");
   if (p.C > kMaxChannels) return no("more than 4 channels");
   return true;
 }

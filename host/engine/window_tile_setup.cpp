@@ -104,10 +104,6 @@ TileHostOutputs make_tile_outputs(const EstimatorSettings& s, const TileInputs& 
   return o;
 }
 
-std::size_t tile_topk_slot_bytes(const WindowTileArgs& a, int k) {
-  return std::size_t(a.HW) * (std::size_t(k) * sizeof(TopkEntry) + sizeof(int));
-}
-
 EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInputs& in, TileHostOutputs&& o,
                                      const ImageShape& shape, const std::vector<std::int64_t>& train_ids) {
   EstimatorOutputs out = make_outputs(s, in.nimg, shape, Backend::cuda);

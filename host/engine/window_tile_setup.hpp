@@ -46,8 +46,6 @@ TileHostOutputs make_tile_outputs(const EstimatorSettings& s, const TileInputs& 
 // The outputs as EstimatorOutputs; top-k images are labelled with train_ids.
 EstimatorOutputs finish_tile_outputs(const EstimatorSettings& s, const TileInputs& in, TileHostOutputs&& o,
                                      const ImageShape& shape, const std::vector<std::int64_t>& train_ids);
-// Device bytes of one top-k slot of one query image: HW heaps of k entries and their counts.
-std::size_t tile_topk_slot_bytes(const WindowTileArgs& a, int k);
 // The NumericalError for pixel `flat` (image · HW + m) that no key is compatible with.
 [[noreturn]] void throw_no_compatible_key(std::size_t flat, std::size_t HW);
 

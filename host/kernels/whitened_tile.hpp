@@ -13,6 +13,7 @@
 
 #include "kernels/hd.hpp"
 #include "kernels/online_softmax.hpp"
+#include "kernels/topk.hpp"
 
 namespace lemmse {
 
@@ -25,6 +26,11 @@ constexpr int kWtPerThread = 4;   // query pixels (and keys per tile) per thread
 // A key 87 nats below the running max weighs < 2e-38 of it (float32 underflow): skipped, as the
 // CPU engine does.
 constexpr double kWtSkipNats = 87.0;
+// Top-k (the tiled kernels' TOPK instances): after a 64-key tile's distances, its logits pass
+// through shared memory kWtTopkCols keys at a time and thread t < kWtTileQ offers query row t's,
+// keys in order, to the query's heap in the block's slot (kernels/topk.hpp TopkSlots: slice sl
+// uses slot sl mod slots; a launch covers at most `slots` slices). The logits are the pushes'.
+constexpr int kWtTopkCols = 32;
 
 // e^z for z ≤ 0 in float32: the hardware exp on the device (≤ 2 ulp over the argument's
 // rounding), libm on the host.

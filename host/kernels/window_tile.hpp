@@ -352,48 +352,25 @@ LEMMSE_HD F32State tile_state(TileThread<C, PPT>& th, int k) {
   return F32State{&th.s[k], &th.s2[k], th.piv[k], th.a1[k], th.a2[k], 1};
 }
 
-// Top-k: pixel m's heap cell in (image, slot).
-LEMMSE_HD std::size_t tile_topk_cell(const WindowTileArgs& a, long long img, int slot, int m) {
-  return (std::size_t(img) * std::size_t(a.topk_slots) + std::size_t(slot)) * std::size_t(a.HW) + std::size_t(m);
-}
+// Top-k: the heaps as kernels/topk.hpp's slot heaps.
+LEMMSE_HD TopkSlots tile_topk_slots(const WindowTileArgs& a) { return TopkSlots{a.topk, a.topk_slots, a.HW, a.topk_heap, a.topk_count}; }
 
 // Start of a top-k block: each pixel's floor (the logit a key must reach to be offered to its
 // heap) from its slot's heap, filled by earlier slices.
 template <int PPT>
 LEMMSE_HD void tile_topk_begin(const WindowTileArgs& a, double (&floor)[PPT], long long img, int slice, int tid) {
+  const TopkSlots t = tile_topk_slots(a);
   LEMMSE_UNROLL
   for (int k = 0; k < PPT; ++k) {
     const int m = tid + k * kTileThreads;
-    floor[k] = -INFINITY;
-    if (m >= a.HW) continue;
-    const std::size_t cell = tile_topk_cell(a, img, slice % a.topk_slots, m);
-    if (a.topk_count[cell] == a.topk) floor[k] = a.topk_heap[cell * std::size_t(a.topk)].logit;
+    floor[k] = m < a.HW ? topk_floor(t, topk_cell(t, img, slice % a.topk_slots, m)) : -INFINITY;
   }
 }
 
 // Offers key e to pixel m's heap in (image, slot) unless it is below the floor, which it then updates.
 LEMMSE_HD void tile_topk_offer(const WindowTileArgs& a, double& floor, long long img, int slot, int m, const TopkEntry& e) {
-  if (e.logit < floor) return;  // equal logits may still win on (image, position): topk_push decides
-  const std::size_t cell = tile_topk_cell(a, img, slot, m);
-  TopkEntry* h = a.topk_heap + cell * std::size_t(a.topk);
-  int n = a.topk_count[cell];
-  topk_push(h, &n, a.topk, e);
-  a.topk_count[cell] = n;
-  if (n == a.topk) floor = h[0].logit;
-}
-
-// After the last launch: pixel m's heaps of every slot merged into slot 0's, sorted best first.
-LEMMSE_HD void tile_topk_merge_pixel(const WindowTileArgs& a, long long img, int m) {
-  const std::size_t k = std::size_t(a.topk), c0 = tile_topk_cell(a, img, 0, m);
-  TopkEntry* h0 = a.topk_heap + c0 * k;
-  int n0 = a.topk_count[c0];
-  for (int slot = 1; slot < a.topk_slots; ++slot) {
-    const std::size_t c = tile_topk_cell(a, img, slot, m);
-    const TopkEntry* h = a.topk_heap + c * k;
-    for (int i = 0; i < a.topk_count[c]; ++i) topk_push(h0, &n0, a.topk, h[i]);
-  }
-  topk_sort(h0, n0);
-  a.topk_count[c0] = n0;
+  const TopkSlots t = tile_topk_slots(a);
+  topk_offer(t, floor, topk_cell(t, img, slot, m), e);
 }
 
 // Pixel k's score g = D + dshift(n) for key position n under the shift of buffer sb (after phase

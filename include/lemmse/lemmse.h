@@ -13,9 +13,9 @@
  *   Different contexts are independent.
  * - Backends: LEMMSE_BACKEND_REFERENCE (fp64 oracle); CPU (the vectorised CPU engine: float32
  *   distances, fp64 sums, top-k, within the accuracy bar of the oracle; the inverse filter in
- *   fp64 whitened form); CUDA (the CUDA engine, same bar; top-k for the diagonal metrics, tested
- *   in host emulation, not yet on a GPU; top-k with the inverse filter, and the inverse filter
- *   with l-mmse, are refused with LEMMSE_ERROR_UNSUPPORTED, as is a machine without a device);
+ *   fp64 whitened form); CUDA (the CUDA engine, same bar; top-k tested in host emulation, not
+ *   yet on a GPU; the inverse filter with l-mmse is refused with LEMMSE_ERROR_UNSUPPORTED, as
+ *   is a machine without a device);
  *   AUTO (CUDA when a device is present and the request is covered and asks no top-k, else CPU).
  *   Device-memory arrays are accepted when the library is built with CUDA; they are copied to
  *   host memory (the CUDA engine then uploads what it needs).

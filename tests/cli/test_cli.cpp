@@ -86,7 +86,7 @@ TEST_CASE("lemmse refuses bad input with a message and a non-zero exit", "[cli][
            {"run --measurement " + dir + "/junk.npy" + small, "bad magic"},
            {"run --dataset mnist" + small, "--data-dir"},
            {"run --dataset npy --data-dir " + dir + "/missing.npy" + small, "cannot open"},
-           {"run --backend cuda --topk 2 --problem blur-gaussian:1 --preinverse inverse" + small, "--backend cuda"},  // refused with or without a device
+           {"run --backend cuda --estimator l-mmse --problem blur-gaussian:1 --preinverse inverse" + small, "--backend cuda"},  // refused with or without a device
            {"run --problem blur-gaussian:1 --preinverse filter" + small, "--preinverse-kernel"},
            {"run --problem blur-gaussian:1 --preinverse filter --preinverse-kernel " + dir + "/singular.npy" + small, "not invertible"},
            {"run --problem denoise --preinverse filter --preinverse-kernel " + dir + "/singular.npy" + small, "blur problem"},

@@ -162,8 +162,11 @@ TEST_CASE("CUDA engine refuses what it does not cover, with the reason", "[gpu]"
   REQUIRE_DEVICE();
   Case c = make_case(ImageShape{1, 8, 8}, 4, 1, "blur-gaussian:1", PreinverseKind::inverse, 0.1, 451);
   EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
-  s.topk = 3;  // the whitened metric is served (le-mmse), but not its top-k
-  CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("top-k"));
+  s.topk = 3;  // the whitened metric's top-k runs the tiled kernels: forcing an mma one is refused
+  {
+    ScopedEnv mma("LEMMSE_WHITENED_KERNEL", "mma2");
+    CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("top-k"));
+  }
   s = settings(EstimatorKind::lmmse, 3, 0.1);
   CHECK_THROWS_WITH(run_estimator(s, Backend::cuda, c.train, iota_ids(4), c.A, c.B, c.y), Catch::Contains("le-mmse only"));
   s = settings(EstimatorKind::lemmse, 3, 0.1);
@@ -193,9 +196,7 @@ TEST_CASE("CUDA engine top-k: the same lists for any slot count, across query ba
     ScopedEnv env("LEMMSE_TOPK_SLOTS", slots);
     const EstimatorOutputs more = run_cuda(s, c.train, c.A, c.B, c.y);
     INFO("LEMMSE_TOPK_SLOTS=" << slots);
-    CHECK(std::memcmp(all.topk_log_weight.data(), more.topk_log_weight.data(), all.topk_log_weight.size() * 8) == 0);
-    CHECK(all.topk_image == more.topk_image);
-    CHECK(all.topk_position == more.topk_position);
+    check_same_topk(all, more);
   }
   Images y1(1, c.y.shape);  // image 1 alone: the same lists as within the batch
   std::memcpy(y1.image(0), c.y.image(1), c.y.shape.size() * 8);
@@ -279,6 +280,36 @@ TEST_CASE("CUDA whitened engine meets the accuracy bar on real images (P = 3 …
     for (int P : {3, 5, 7, 11})
       for (double sigma : {0.001, 0.01, 0.2})
         check_bar(run_cuda, train, clean, "blur-gaussian:1", PreinverseKind::inverse, Compat::consistent, EstimatorKind::lemmse, P, sigma);
+}
+
+TEST_CASE("CUDA whitened engine top-k: the reference's lists and labels, any slot count, direct and dot", "[gpu][whitened][topk][sanitize]") {
+  REQUIRE_DEVICE();
+  const ImageShape shape{2, 8, 9};  // 72 pixels: 64-key tiles straddle training images
+  Images train = random_images(37, shape, 721), clean = random_images(2, shape, 722);  // 3 slices, the last partial
+  ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.2, 4);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.2);
+  std::vector<std::int64_t> ids(train.n);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int64_t(2000 + 7 * i);  // labels pass through
+  s.topk = 6;
+  const EstimatorOutputs ref = run_estimator(s, Backend::reference, train, ids, A, B, y);
+  for (const char* variant : {"direct", "dot"}) {
+    ScopedEnv v("LEMMSE_WHITENED_KERNEL", variant);
+    INFO(variant);
+    EstimatorSettings s0 = s;
+    s0.topk = 0;
+    const EstimatorOutputs plain = run_estimator(s0, Backend::cuda, train, ids, A, B, y);
+    const EstimatorOutputs got = run_estimator(s, Backend::cuda, train, ids, A, B, y);
+    CHECK(got.kernel == std::string("whitened ") + variant + " top-k");
+    check_topk(ref, got, y.n, shape.pixels(), s.topk, [](double l, std::int64_t) { return 1e-8 * (1 + std::fabs(l)); });
+    CHECK(std::memcmp(plain.estimate.data.data(), got.estimate.data.data(), got.estimate.data.size() * 8) == 0);  // top-k adds, changes nothing
+    for (const char* slots : {"1", "2"}) {  // several launches per slot: the same lists
+      ScopedEnv sl("LEMMSE_TOPK_SLOTS", slots);
+      const EstimatorOutputs more = run_estimator(s, Backend::cuda, train, ids, A, B, y);
+      check_same_topk(got, more);
+    }
+  }
 }
 
 TEST_CASE("CUDA whitened engine: same bits run to run and across query batches, progress", "[gpu][whitened][sanitize]") {

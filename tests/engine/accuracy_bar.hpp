@@ -122,6 +122,17 @@ inline auto distance_topk_tol(const lemmse::Problem& pr, double rel) {
   };
 }
 
+// Two runs' top-k lists are the same bits: logits, weights, images and positions (slot counts,
+// batches: the lists must not depend on them).
+inline void check_same_topk(const lemmse::EstimatorOutputs& a, const lemmse::EstimatorOutputs& b) {
+  REQUIRE(a.topk_log_weight.size() == b.topk_log_weight.size());
+  REQUIRE(a.topk_weight.size() == b.topk_weight.size());
+  CHECK(std::memcmp(a.topk_log_weight.data(), b.topk_log_weight.data(), a.topk_log_weight.size() * 8) == 0);
+  CHECK(std::memcmp(a.topk_weight.data(), b.topk_weight.data(), a.topk_weight.size() * 8) == 0);
+  CHECK(a.topk_image == b.topk_image);
+  CHECK(a.topk_position == b.topk_position);
+}
+
 // Runs a fast path with training labels (top-k image column).
 using LabelledRunner = std::function<lemmse::EstimatorOutputs(const lemmse::EstimatorSettings&, const lemmse::Images&,
                                                               const std::vector<std::int64_t>&, const lemmse::ForwardOperator&,

@@ -159,7 +159,7 @@ TEST_CASE("bad estimator inputs are rejected with clear messages", "[engine][err
   Images rgb = random_images(1, ImageShape{3, 6, 6}, 1);
   CHECK_THROWS_WITH(estimate(s, train, A, B, rgb), Catch::Contains("training images are"));
   CHECK_THROWS_WITH(estimate(s, Images(0, shape), A, B, y), Catch::Contains("empty"));
-  s.topk = 2;  // the whitened metric's top-k: refused by the CUDA engine whether or not a device is present
+  s.estimator = EstimatorKind::lmmse;  // the whitened metric's l-mmse: refused by the CUDA engine whether or not a device is present
   ForwardOperator blur = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
   PreInverse inv = make_preinverse(PreinverseKind::inverse, blur, Compat::consistent);
   CHECK_THROWS_AS(run_estimator(s, Backend::cuda, train, iota_ids(2), blur, inv, y), Unsupported);

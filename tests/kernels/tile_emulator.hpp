@@ -225,8 +225,9 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
       if (!tile_merge_pixel(a, to, (long long)img, m)) throw_no_compatible_key(img * std::size_t(a.HW) + std::size_t(m), std::size_t(a.HW));
   for (std::size_t img = 0; img < in.nimg && k > 0; ++img)
     for (int m = 0; m < a.HW; ++m) {  // the merge kernel, then the engine's copy of slot 0
-      tile_topk_merge_pixel(a, (long long)img, m);
-      const std::size_t c0 = tile_topk_cell(a, (long long)img, 0, m);
+      const TopkSlots t = tile_topk_slots(a);
+      topk_merge_slots(t, (long long)img, m);
+      const std::size_t c0 = topk_cell(t, (long long)img, 0, m);
       std::copy(heap.begin() + std::ptrdiff_t(c0 * k), heap.begin() + std::ptrdiff_t((c0 + 1) * k), o.topk.begin() + std::ptrdiff_t((img * HW + std::size_t(m)) * k));
       o.topk_count[img * HW + std::size_t(m)] = count[c0];
     }
