@@ -103,12 +103,17 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
     return false;
   }
-  if (s.topk > 0) {  // one image's heaps in one slot, beside its partials, must fit the group budget
+  if (s.topk > 0) {  // one image's heaps in one slot and its partials must fit the group budget
     std::size_t free_b = 0, total_b = 0;
     LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    const double slot = double(topk_slot_bytes(a.HW, s.topk));
-    if (slot > group_budget(double(free_b), 0.0)) {
-      if (why) *why = "--topk " + std::to_string(s.topk) + " needs " + gib(slot) + " of device memory per query image; " + gib(double(free_b)) + " is free";
+    // (resident: the training set's keys and values in float32, the bulk of what the engine keeps)
+    const double resident = 2.0 * double(p.keys.data.size()) * 4.0;
+    const double nslice = std::ceil(double(p.keys.n) / kTileSlice);  // (tile_args leaves the training set out)
+    const double partial = nslice * (3.0 + 3.0 * a.C) * double(a.HW) * 8.0, slot = double(topk_slot_bytes(a.HW, s.topk));
+    if (partial + slot > group_budget(double(free_b), resident)) {
+      if (why)
+        *why = "--topk " + std::to_string(s.topk) + " needs " + gib(partial + slot) + " of device memory per query image beside " + gib(resident) +
+               " for the training set; " + gib(double(free_b)) + " is free";
       return false;
     }
   }
