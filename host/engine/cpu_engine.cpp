@@ -133,13 +133,18 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
               for (std::size_t t = 0; t < nshift; ++t) {
                 const int ti = int(t / W), tj = int(t % W);
                 K.shifts_update(st, sa, kv, ti, tj, 1);
+                const double* floor = slice_topk.floors();
                 for (int r = 0; r < H; ++r) {
+                  const double* lr = l.data() + std::size_t(r) * W;
+                  const double* fr = floor + std::size_t(r) * W;
+                  bool any = false;  // (a vector pass: once the lists fill, most rows offer nothing)
+                  for (int j = 0; j < W; ++j) any |= lr[j] >= fr[j];
+                  if (!any) continue;
                   const std::size_t key_row = std::size_t((r + ti) % H) * W;
-                  for (int j = 0; j < W; ++j) {
-                    const std::size_t m = std::size_t(r) * W + std::size_t(j);
-                    if (l[m] > -INFINITY)
-                      slice_topk.push(m, TopkEntry{l[m], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
-                  }
+                  for (int j = 0; j < W; ++j)  // (−inf, an incompatible key, is below every floor)
+                    if (lr[j] >= fr[j])
+                      slice_topk.push(std::size_t(r) * W + std::size_t(j),
+                                      TopkEntry{lr[j], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
                 }
               }
             }

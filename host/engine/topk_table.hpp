@@ -3,6 +3,7 @@
 // merged into it in any order: the result is the same for any thread count.
 #pragma once
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "kernels/topk.hpp"
@@ -10,20 +11,31 @@
 namespace lemmse {
 class TopkTable {
  public:
-  TopkTable(std::size_t npix, int k) : k_(k), heap_(npix * std::size_t(k)), n_(npix, 0) {}
+  TopkTable(std::size_t npix, int k) : k_(k), heap_(npix * std::size_t(k)), n_(npix, 0), floor_(npix, kOpen) {}
+  // Offers e to pixel m's list. A key with logit −inf (incompatible with the pixel) never enters.
   void push(std::size_t m, const TopkEntry& e) {
+    // The common case, a key below the worst kept, is decided by the dense floors alone: the
+    // heaps' roots lie k entries apart (240 bytes at k = 10), and testing them for every key
+    // of a shift made top-k runs ~2× slower than plain ones (CIFAR-10, P = 5).
+    if (!(e.logit >= floor_[m])) return;
     int& n = n_[m];
     TopkEntry* h = &heap_[m * std::size_t(k_)];
-    if (n == k_ && !topk_better(e, h[0])) return;  // the common case: not better than the worst kept
+    if (n == k_ && !topk_better(e, h[0])) return;  // (equal logits: the image and position decide)
     topk_push(h, &n, k_, e);
+    if (n == k_) floor_[m] = h[0].logit;
   }
-  // The logit a key must beat to enter pixel m's list (−inf while the list is not full).
-  double floor(std::size_t m) const { return n_[m] == k_ ? heap_[m * std::size_t(k_)].logit : -INFINITY; }
+  // The logit a key must reach to enter pixel m's list: kOpen while the list is not full, so that
+  // one comparison passes every finite logit and turns away −inf (a key incompatible with the pixel).
+  double floor(std::size_t m) const { return floor_[m]; }
+  const double* floors() const { return floor_.data(); }  // (every pixel's, for vector scans)
   void merge_from(const TopkTable& o) {
     for (std::size_t m = 0; m < n_.size(); ++m)
       for (int i = 0; i < o.n_[m]; ++i) push(m, o.heap_[m * std::size_t(k_) + std::size_t(i)]);
   }
-  void clear() { std::fill(n_.begin(), n_.end(), 0); }
+  void clear() {
+    std::fill(n_.begin(), n_.end(), 0);
+    std::fill(floor_.begin(), floor_.end(), kOpen);
+  }
   // Pixel m's entries, best first (sorts in place).
   const TopkEntry* sorted(std::size_t m, int* n) {
     topk_sort(&heap_[m * std::size_t(k_)], n_[m]);
@@ -35,5 +47,7 @@ class TopkTable {
   int k_;
   std::vector<TopkEntry> heap_;
   std::vector<int> n_;
+  static constexpr double kOpen = -std::numeric_limits<double>::max();
+  std::vector<double> floor_;  // per pixel: the root's logit once the heap is full, kOpen before
 };
 }  // namespace lemmse

@@ -2,6 +2,7 @@
 // for σ ∈ [0.01, 1], ≥ 80 dB at σ = 0.001) on random and real images, every estimator and every
 // diagonal pre-inverse; determinism across thread counts.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,31 @@ TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine]
       // fp64 distances summed in another order: ℓ = −D/2σ² + bias(n) agrees to rounding of D/2σ²
       check_topk(ref, cpu, y.n, shape.pixels(), s.topk, distance_topk_tol(pr, 1e-12));
     }
+}
+
+TEST_CASE("CPU engine top-k: every estimator and mask case; lists longer than the keys stay partly empty", "[engine][cpu][topk]") {
+  check_float32_topk_sweep(
+      [](const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>& ids, const ForwardOperator& A, const PreInverse& B,
+         const Images& y) { return run_estimator(s, Backend::cpu, train, ids, A, B, y); },
+      241, [](std::size_t i) { return std::int64_t(5000 + 2 * i); });
+}
+
+TEST_CASE("CPU engine top-k never lists an incompatible key (binary-mask strata, fewer compatible keys than k)", "[engine][cpu][topk]") {
+  // Query pixels whose window pattern occurs at one position of each training image have 3
+  // compatible keys (logit −inf elsewhere): their lists must hold those and stay empty after.
+  const ImageShape shape{1, 8, 9};
+  Images train = random_images(3, shape, 251), clean = random_images(1, shape, 252);
+  ForwardOperator A = make_forward_operator("inpaint-box:3", shape, Compat::consistent);
+  PreInverse B = make_preinverse(PreinverseKind::mask, A, Compat::consistent);
+  Images y = make_measurements(clean, A, 0.2, 4);
+  EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.2);
+  s.topk = 30;
+  const EstimatorOutputs ref = run_estimator(s, Backend::reference, train, iota_ids(train.n), A, B, y);
+  const EstimatorOutputs cpu = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
+  REQUIRE(cpu.backend == Backend::cpu);
+  REQUIRE(std::count(ref.topk_image.begin(), ref.topk_image.end(), std::int64_t(-1)) > 0);  // (the case exists)
+  check_topk(ref, cpu, y.n, shape.pixels(), s.topk, distance_topk_tol(build_problem(s, train, A, B), 1e-12));
+  CHECK(cpu.topk_image == ref.topk_image);
 }
 
 TEST_CASE("CPU engine top-k is the same for any thread count", "[engine][cpu][topk][determinism]") {
