@@ -83,7 +83,7 @@ TEST_CASE("CPU engine top-k: the reference's keys, weights and order", "[engine]
     }
 }
 
-TEST_CASE("CPU engine top-k: every estimator and mask case; lists longer than the keys stay partly empty", "[engine][cpu][topk]") {
+TEST_CASE("CPU engine top-k: every estimator and mask case, lists longer than the keys partly empty", "[engine][cpu][topk]") {
   check_float32_topk_sweep(
       [](const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>& ids, const ForwardOperator& A, const PreInverse& B,
          const Images& y) { return run_estimator(s, Backend::cpu, train, ids, A, B, y); },
