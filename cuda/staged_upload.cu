@@ -5,15 +5,12 @@
 #include "cuda/staged_upload.cuh"
 #include "lemmse/errors.hpp"
 #include "util/parallel.hpp"
+#include "util/parse.hpp"
 
 namespace lemmse {
 
 std::size_t staged_upload_chunk() {
-  if (const char* env = std::getenv("LEMMSE_UPLOAD_CHUNK")) {
-    const long long v = std::atoll(env);
-    if (v < 1) throw InvalidArgument("LEMMSE_UPLOAD_CHUNK must be a positive number of values");
-    return std::size_t(v);
-  }
+  if (const long v = env_count("LEMMSE_UPLOAD_CHUNK", 1, 1L << 40)) return std::size_t(v);
   return std::size_t(4) << 20;
 }
 

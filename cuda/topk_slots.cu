@@ -1,10 +1,5 @@
 // The CUDA engines' top-k heaps, host side (cuda/topk_slots.cuh).
-#include <cmath>
-#include <cstdlib>
-#include <string>
-
 #include "cuda/topk_slots.cuh"
-#include "lemmse/errors.hpp"
 
 namespace lemmse {
 namespace {
@@ -14,16 +9,6 @@ __global__ void topk_merge_kernel(TopkSlots t, long long nimg) {
   topk_merge_slots(t, i / t.HW, int(i % t.HW));
 }
 }  // namespace
-
-int topk_slot_count(int max_slots, double budget, double slot_bytes) {
-  int slots = max_slots;
-  if (const char* env = std::getenv("LEMMSE_TOPK_SLOTS")) {
-    const int cap = std::atoi(env);
-    if (cap < 1 || cap > kMaxTopkSlots) throw InvalidArgument("LEMMSE_TOPK_SLOTS must be 1 to " + std::to_string(kMaxTopkSlots));
-    slots = std::min(slots, cap);
-  }
-  return int(std::min<double>(slots, std::floor(budget / slot_bytes)));
-}
 
 void merge_and_copy_topk(const TopkSlots& t, std::size_t nimg, TopkEntry* heap, int* count, cudaStream_t st) {
   const long long npix = (long long)(nimg * std::size_t(t.HW));

@@ -11,6 +11,7 @@
 #include "cuda/device_memory.cuh"
 #include "cuda/staged_upload.cuh"
 #include "cuda/topk_slots.cuh"
+#include "engine/cuda_memory_plan.hpp"
 #include "engine/pixel_outputs.hpp"
 #include "engine/whitened_cuda.hpp"
 #include "engine/whitened_setup.hpp"
@@ -403,7 +404,6 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   std::string why;
   if (!whitened_cuda_covers(s, p, &why)) throw Unsupported("--backend cuda: " + why);
   const int C = p.C, d = p.d, L = C * d, HW = int(p.HW);
-  const long long nq = (long long)(y.n * p.HW);
   WtVariant variant = whitened_variant();
   {
     int dev = 0, major = 0;
@@ -416,41 +416,24 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     if ((variant == WtVariant::mma || variant == WtVariant::mma2) && s.topk > 0)
       throw Unsupported("LEMMSE_WHITENED_KERNEL=mma or mma2: the mma kernels have no top-k (--topk runs the direct or dot kernel)");
   }
-  std::vector<double> qT, ginv, qn;
-  {
-    NvtxRange r("prepare queries (host)");
-    qT = whitened_queries_t(p, s, B, y);
-    ginv = whitening_inverse(p);
-    qn = squared_norms_t(qT, std::size_t(L), std::size_t(nq));
-  }
+  const std::vector<double> ginv = whitening_inverse(p);
   const int nslice = int((train.n + kWtSlice - 1) / kWtSlice);
 
-  // Device memory: keys and values (fp64) and the queries stay resident; whitened keys are formed
-  // per chunk of training images; one fp64 softmax state per (slice, query pixel).
+  // Device memory (engine/cuda_memory_plan.hpp): keys and values (fp64) stay resident; query
+  // images go through in groups (whitened queries, one fp64 softmax state per (slice, query
+  // pixel), top-k heaps), training images within a group in chunks whitened on the device.
   std::size_t free_b = 0, total_b = 0;
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const double img_bytes = double(C) * HW * 8.0;
-  const double resident = 2.0 * double(train.n) * img_bytes + double(qT.size() + ginv.size()) * 8.0 +
-                          double(nslice + 1) * double(nq) * sizeof(SoftmaxAcc<double>);
-  const double per_image_kw = double(L) * HW * 8.0;
-  // Top-k: heaps per query pixel in `slots` slots (kernels/topk.hpp), as many as a launch may
-  // have slices (each launch then covers that many), fewer where memory asks.
-  const int k = s.topk;
-  const double slot_bytes = double(y.n) * double(topk_slot_bytes(HW, k));
-  const int slots = k > 0 ? topk_slot_count(std::min(nslice, kMaxTopkSlots), 0.8 * double(free_b) - resident - kWtSlice * per_image_kw, slot_bytes) : 0;
-  const double heaps = double(slots) * slot_bytes;
-  const double chunk_budget = std::min(4.0 * 1073741824.0, 0.8 * double(free_b) - resident - heaps);
-  if (chunk_budget < kWtSlice * per_image_kw || (k > 0 && slots < 1))
-    throw ResourceError("the CUDA whitened engine needs about " + gib(resident + kWtSlice * per_image_kw + (k > 0 ? slot_bytes : 0.0)) +
-                        " of device memory but " + gib(double(free_b)) +
-                        " is free (reduce --train-count, --test-count or --topk, or use --backend cpu)");
-  const std::size_t chunk = std::min<std::size_t>(
-      std::size_t(nslice) * kWtSlice, std::size_t(chunk_budget / (kWtSlice * per_image_kw)) * kWtSlice);
+  const WhitenedCudaPlan plan = plan_whitened_cuda(s, p, y.n, double(free_b));
+  if (plan.group == 0) throw ResourceError(plan.why + " (reduce --train-count or --topk, or use --backend cpu)");
+  const std::size_t group = plan.group, chunk = plan.chunk;
+  const std::size_t gq_max = group * p.HW;
+  const int k = s.topk, slots = plan.slots;
 
   Stream stream;
   const cudaStream_t st = stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<double> d_keys(p.keys.data.size()), d_vals(train.data.size()), d_qT(qT, st), d_ginv(ginv, st);
+  DeviceArray<double> d_keys(p.keys.data.size()), d_vals(train.data.size()), d_ginv(ginv, st);
   {
     // Keys (B A x) and values (x), fp64, through pinned chunks copied on the host's threads.
     StagedUpload up(st, staged_upload_chunk(), s.threads);
@@ -458,86 +441,100 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
     up.copy(d_vals.get(), train.data.data(), train.data.size());
     up.finish();
   }
-  DeviceArray<double> d_kT(std::size_t(L) * chunk * HW), d_qn(qn, st), d_kn(chunk * HW);
-  DeviceArray<SoftmaxAcc<double>> d_partial{std::size_t(nslice) * std::size_t(nq)}, d_merged{std::size_t(nq)};
-  DeviceArray<TopkEntry> d_topk(std::size_t(slots) * std::size_t(nq) * std::size_t(k));
-  DeviceArray<int> d_topk_count(std::size_t(slots) * std::size_t(nq));
-  const TopkSlots topk{k, std::max(slots, 1), HW, d_topk.get(), d_topk_count.get()};
-  if (k > 0) {  // (entries past a heap's count are copied back but never read; zeroed for initcheck)
+  DeviceArray<double> d_kT(std::size_t(L) * chunk * HW), d_kn(chunk * HW), d_qT(std::size_t(L) * gq_max), d_qn(gq_max);
+  DeviceArray<SoftmaxAcc<double>> d_partial{std::size_t(nslice) * gq_max}, d_merged{gq_max};
+  DeviceArray<TopkEntry> d_topk(std::size_t(slots) * gq_max * std::size_t(k));
+  DeviceArray<int> d_topk_count(std::size_t(slots) * gq_max);
+  if (k > 0)  // (entries past a heap's count are copied back but never read; zeroed for initcheck)
     LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk.get(), 0, d_topk.n * sizeof(TopkEntry), st));
-    LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk_count.get(), 0, d_topk_count.n * sizeof(int), st));
-  }
   nvtxRangePop();
 
+  EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
+  std::vector<SoftmaxAcc<double>> merged(gq_max);
+  std::vector<TopkEntry> top(gq_max * std::size_t(k));
+  std::vector<int> top_count(k > 0 ? gq_max : 0);
+  const TopkSlots topk{k, std::max(slots, 1), HW, d_topk.get(), d_topk_count.get()};
   Event start, stop;
-  LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
+  double device_ms = 0;
   const int P = p.win_w();
-  for (std::size_t b0 = 0; b0 < train.n; b0 += chunk) {
-    const std::size_t nb = std::min(chunk, train.n - b0);
-    const long long ncols = (long long)(nb * p.HW);
+  const bool one_chunk = chunk >= train.n;  // then every group reuses the keys whitened for the first
+  const double total = double(y.n) * double(train.n);
+  for (std::size_t g0 = 0; g0 < y.n; g0 += group) {
+    const std::size_t ng = std::min(group, y.n - g0);
+    const long long nq = (long long)(ng * p.HW);
     {
-      NvtxRange r("whiten keys");
-      const long long threads = ncols * C;
-      whiten_keys_kernel<<<unsigned((threads + 255) / 256), 256, 0, st>>>(d_keys.get() + b0 * C * HW, (long long)nb, C, p.H, p.W,
-                                                                           P, p.du0, p.dv0, d_ginv.get(), d, d_kT.get());
-      LEMMSE_CUDA_CHECK(cudaGetLastError());
-      if (variant != WtVariant::direct) {
-        key_norms_kernel<<<unsigned((ncols + 255) / 256), 256, 0, st>>>(d_kT.get(), ncols, L, d_kn.get());
+      NvtxRange r("prepare queries (host)");
+      const std::vector<double> qT = whitened_queries_t(p, s, B, y, g0, ng), qn = squared_norms_t(qT, std::size_t(L), std::size_t(nq));
+      // (pageable sources: the copies have left them when cudaMemcpyAsync returns)
+      LEMMSE_CUDA_CHECK(cudaMemcpyAsync(d_qT.get(), qT.data(), qT.size() * sizeof(double), cudaMemcpyHostToDevice, st));
+      LEMMSE_CUDA_CHECK(cudaMemcpyAsync(d_qn.get(), qn.data(), qn.size() * sizeof(double), cudaMemcpyHostToDevice, st));
+    }
+    if (k > 0) LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk_count.get(), 0, std::size_t(slots) * ng * p.HW * sizeof(int), st));
+    LEMMSE_CUDA_CHECK(cudaEventRecord(start.e, st));
+    for (std::size_t b0 = 0; b0 < train.n; b0 += chunk) {
+      const std::size_t nb = std::min(chunk, train.n - b0);
+      const long long ncols = (long long)(nb * p.HW);
+      if (!one_chunk || g0 == 0) {
+        NvtxRange r("whiten keys");
+        const long long threads = ncols * C;
+        whiten_keys_kernel<<<unsigned((threads + 255) / 256), 256, 0, st>>>(d_keys.get() + b0 * C * HW, (long long)nb, C, p.H, p.W,
+                                                                             P, p.du0, p.dv0, d_ginv.get(), d, d_kT.get());
         LEMMSE_CUDA_CHECK(cudaGetLastError());
+        if (variant != WtVariant::direct) {
+          key_norms_kernel<<<unsigned((ncols + 255) / 256), 256, 0, st>>>(d_kT.get(), ncols, L, d_kn.get());
+          LEMMSE_CUDA_CHECK(cudaGetLastError());
+        }
+      }
+      {
+        NvtxRange r("whitened tiles");
+        WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, d_qn.get(), d_kn.get(), L, HW, p.inv_two_sigma2,
+                 d_partial.get(), (long long)b0, 0, topk};
+        const int ns = int((nb + kWtSlice - 1) / kWtSlice);
+        // Without top-k one launch per chunk; with it, launches of at most `slots` slices (no two
+        // blocks of a launch share a heap).
+        const int per_launch = k > 0 ? slots : ns;
+        for (a.y0 = 0; a.y0 < ns; a.y0 += per_launch)
+          launch_tiles(variant, C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(std::min(per_launch, ns - a.y0))), st, a,
+                       int(b0 / kWtSlice));
+      }
+      if (s.progress) {
+        LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+        if (!s.progress(double(g0) * double(train.n) + double(ng) * double(b0 + nb), total)) throw Cancelled("cancelled by the progress callback");
       }
     }
     {
-      NvtxRange r("whitened tiles");
-      WtArgs a{d_qT.get(), nq, d_kT.get(), ncols, d_vals.get() + b0 * C * HW, d_qn.get(), d_kn.get(), L, HW, p.inv_two_sigma2,
-               d_partial.get(), (long long)b0, 0, topk};
-      const int ns = int((nb + kWtSlice - 1) / kWtSlice);
-      // Without top-k one launch per chunk; with it, launches of at most `slots` slices (no two
-      // blocks of a launch share a heap).
-      const int per_launch = k > 0 ? slots : ns;
-      for (a.y0 = 0; a.y0 < ns; a.y0 += per_launch)
-        launch_tiles(variant, C, dim3(unsigned((nq + kWtTileQ - 1) / kWtTileQ), unsigned(std::min(per_launch, ns - a.y0))), st, a,
-                     int(b0 / kWtSlice));
+      NvtxRange r("merge slices");
+      whitened_merge_kernel<<<unsigned((nq + 255) / 256), 256, 0, st>>>(d_partial.get(), nq, nslice, C, d_merged.get());
+      LEMMSE_CUDA_CHECK(cudaGetLastError());
     }
-    if (s.progress) {
-      LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
-      if (!s.progress(double(y.n) * double(b0 + nb), double(y.n) * double(train.n))) throw Cancelled("cancelled by the progress callback");
+    if (k > 0) {
+      NvtxRange r("merge top-k");
+      merge_and_copy_topk(topk, ng, top.data(), top_count.data(), st);
     }
+    LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
+    LEMMSE_CUDA_CHECK(cudaMemcpyAsync(merged.data(), d_merged.get(), std::size_t(nq) * sizeof(SoftmaxAcc<double>), cudaMemcpyDeviceToHost, st));
+    LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+    float ms = 0;
+    LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
+    device_ms += double(ms);
+    for (std::size_t img = 0; img < ng; ++img)
+      for (std::size_t m = 0; m < p.HW; ++m) {
+        const std::size_t q = img * p.HW + m;
+        TopkEntry* t = k > 0 ? &top[q * std::size_t(k)] : nullptr;
+        const int n = k > 0 ? top_count[q] : 0;
+        for (int i = 0; i < n; ++i) t[i].image = train_ids.at(std::size_t(t[i].image));  // index → label
+        write_pixel(out, s, g0 + img, m, merged[q], t, n);
+      }
   }
-  {
-    NvtxRange r("merge slices");
-    whitened_merge_kernel<<<unsigned((nq + 255) / 256), 256, 0, st>>>(d_partial.get(), nq, nslice, C, d_merged.get());
-    LEMMSE_CUDA_CHECK(cudaGetLastError());
-  }
-  std::vector<TopkEntry> top(std::size_t(nq) * std::size_t(k));
-  std::vector<int> top_count(k > 0 ? std::size_t(nq) : 0);
-  if (k > 0) {
-    NvtxRange r("merge top-k");
-    merge_and_copy_topk(topk, y.n, top.data(), top_count.data(), st);
-  }
-  LEMMSE_CUDA_CHECK(cudaEventRecord(stop.e, st));
-  std::vector<SoftmaxAcc<double>> merged(static_cast<std::size_t>(nq));
-  LEMMSE_CUDA_CHECK(cudaMemcpyAsync(merged.data(), d_merged.get(), merged.size() * sizeof(SoftmaxAcc<double>), cudaMemcpyDeviceToHost, st));
-  LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
-  float ms = 0;
-  LEMMSE_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
 
-  EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::cuda);
   out.kernel = std::string(variant == WtVariant::mma    ? "whitened mma"
                            : variant == WtVariant::mma2 ? "whitened mma2"
                            : variant == WtVariant::dot  ? "whitened dot"
                                                         : "whitened direct") +
                (k > 0 ? " top-k" : "");
-  for (std::size_t img = 0; img < y.n; ++img)
-    for (std::size_t m = 0; m < p.HW; ++m) {
-      const std::size_t q = img * p.HW + m;
-      TopkEntry* t = k > 0 ? &top[q * std::size_t(k)] : nullptr;
-      const int n = k > 0 ? top_count[q] : 0;
-      for (int i = 0; i < n; ++i) t[i].image = train_ids.at(std::size_t(t[i].image));  // index → label
-      write_pixel(out, s, img, m, merged[q], t, n);
-    }
-  out.pairs = double(nq) * double(train.n) * double(p.HW);
-  out.device_seconds = 1e-3 * double(ms);
-  if (s.progress) s.progress(double(y.n) * double(train.n), double(y.n) * double(train.n));
+  out.pairs = double(y.n) * double(p.HW) * double(train.n) * double(p.HW);
+  out.device_seconds = 1e-3 * device_ms;
+  if (s.progress) s.progress(total, total);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

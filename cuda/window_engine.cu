@@ -13,6 +13,7 @@
 #include "cuda/device_memory.cuh"
 #include "cuda/staged_upload.cuh"
 #include "cuda/topk_slots.cuh"
+#include "engine/cuda_memory_plan.hpp"
 #include "cuda/window_band_launch.hpp"
 #include "cuda/window_tile_launch.hpp"
 #include "engine/cuda_engine.hpp"
@@ -95,7 +96,14 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     if (why) *why = "no CUDA device is available here (" + cuda_device_summary() + ")";
     return false;
   }
-  if (p.metric == Metric::whitened) return whitened_cuda_covers(s, p, why);
+  if (p.metric == Metric::whitened) {  // covered, and one query image with one slice fits
+    if (!whitened_cuda_covers(s, p, why)) return false;
+    std::size_t free_b = 0, total_b = 0;
+    LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    const WhitenedCudaPlan plan = plan_whitened_cuda(s, p, 1, double(free_b));
+    if (plan.group == 0 && why) *why = plan.why;
+    return plan.group > 0;
+  }
   if (!window_tile_supports(s, p, why)) return false;
   const WindowTileArgs a = tile_args(p);
   const std::size_t need = tile_shared_bytes(a, 1), have = device_shared_limit();

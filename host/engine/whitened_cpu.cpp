@@ -16,6 +16,7 @@
 #include "kernels/online_softmax.hpp"
 #include "lemmse/errors.hpp"
 #include "util/parallel.hpp"
+#include "util/parse.hpp"
 
 namespace lemmse {
 namespace {
@@ -55,12 +56,10 @@ bool whitened_screen_enabled() {
 
 }  // namespace
 
+std::size_t whitened_group_cap() { return std::size_t(env_count("LEMMSE_WHITENED_GROUP", 1, 1L << 40)); }
+
 std::size_t whitened_group_images(std::size_t nimg, std::size_t ntrain, std::size_t HW) {
-  if (const char* env = std::getenv("LEMMSE_WHITENED_GROUP")) {
-    const long long g = std::atoll(env);
-    if (g < 1) throw InvalidArgument("LEMMSE_WHITENED_GROUP must be a positive number of query images");
-    return std::min(nimg, std::size_t(g));
-  }
+  if (const std::size_t cap = whitened_group_cap()) return std::min(nimg, cap);
   const double per_image = double((ntrain + kSlice - 1) / kSlice) * double(HW) * double(sizeof(SoftmaxAcc<double>));
   return std::max<std::size_t>(1, std::min(nimg, std::size_t(double(kWhitenedGroupBytes) / per_image)));
 }

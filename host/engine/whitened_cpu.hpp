@@ -24,6 +24,9 @@ constexpr std::size_t kWhitenedGroupBytes = std::size_t(512) << 20;
 // as many as kWhitenedGroupBytes of states allow (at least 1). LEMMSE_WHITENED_GROUP=G sets it
 // (tests: results are the same bits for any group size).
 std::size_t whitened_group_images(std::size_t nimg, std::size_t ntrain, std::size_t HW);
+// LEMMSE_WHITENED_GROUP=G, the cap on query images per group both whitened engines obey (the CUDA
+// one: engine/cuda_memory_plan.hpp); 0 when unset.
+std::size_t whitened_group_cap();
 
 // LEMMSE_WHITENED_SCREEN=0 turns the screen off (A/B runs; same bits).
 EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, const Images& train,

@@ -20,11 +20,13 @@ std::vector<double> whitening_inverse(const Problem& p) {
   return inv;
 }
 
-std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y) {
-  const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW, nq = y.n * HW;
+std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y,
+                                       std::size_t img0, std::size_t nimg) {
+  if (img0 > y.n || nimg > y.n - img0) throw InvalidArgument("whitened_queries_t: images out of range");
+  const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW, nq = nimg * HW;
   std::vector<double> qT(L * nq), qw;
-  for (std::size_t img = 0; img < y.n; ++img) {
-    whiten_patches(p, build_query(p, s, B, y.image(img)).q.data(), qw);
+  for (std::size_t img = 0; img < nimg; ++img) {
+    whiten_patches(p, build_query(p, s, B, y.image(img0 + img)).q.data(), qw);
     for (std::size_t m = 0; m < HW; ++m)
       for (std::size_t e = 0; e < L; ++e) qT[e * nq + img * HW + m] = qw[m * L + e];
   }

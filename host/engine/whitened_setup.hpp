@@ -12,8 +12,13 @@ namespace lemmse {
 // substitution in fp64.
 std::vector<double> whitening_inverse(const Problem& p);
 
-// Whitened query vectors of images y as L × (nimg·HW), element-major (L = C·d).
-std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y);
+// Whitened query vectors of images img0 .. img0 + nimg − 1 of y as L × (nimg·HW), element-major
+// (L = C·d); without a range, of every image.
+std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y,
+                                       std::size_t img0, std::size_t nimg);
+inline std::vector<double> whitened_queries_t(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const Images& y) {
+  return whitened_queries_t(p, s, B, y, 0, y.n);
+}
 
 // ‖v‖² of each of the n columns of an element-major L × n array, summed in element order.
 std::vector<double> squared_norms_t(const std::vector<double>& vT, std::size_t L, std::size_t n);

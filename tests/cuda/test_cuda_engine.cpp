@@ -2,6 +2,7 @@
 // of DESIGN.md §5 against the fp64 reference for every estimator and diagonal pre-inverse, on
 // random and real images; agreement with the host emulation of its blocks; determinism;
 // cancellation; refusals; the whitened (inverse-filter) engine likewise. "[gpu][sanitize]" cases are small enough for compute-sanitizer.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "engine/problem.hpp"
 #include "kernels/tile_emulator.hpp"
 #include "lemmse/device.hpp"
+#include "support/scoped_env.hpp"
 
 using namespace lemmse;
 using namespace lemmse_test;
@@ -24,13 +26,6 @@ using namespace lemmse_test;
 #endif
 
 namespace {
-// Sets an environment variable for a scope (unset again even when a REQUIRE leaves it early).
-struct ScopedEnv {
-  const char* name;
-  ScopedEnv(const char* n, const char* v) : name(n) { setenv(n, v, 1); }
-  ~ScopedEnv() { unsetenv(name); }
-};
-
 const FastRunner run_cuda = runner_for(Backend::cuda);
 
 struct Case {
@@ -245,10 +240,9 @@ TEST_CASE("CUDA engine: 1, 2 or 4 shifts per barrier round give the same bits", 
   std::vector<EstimatorOutputs> outs;
   ScopedEnv tile("LEMMSE_WINDOW_KERNEL", "tile");  // the band kernel (default at this size) has no rounds
   for (const char* ts : {"1", "2", "4"}) {
-    setenv("LEMMSE_TILE_SHIFTS", ts, 1);
+    ScopedEnv shifts("LEMMSE_TILE_SHIFTS", ts);
     outs.push_back(run_cuda(s, c.train, c.A, c.B, c.y));
   }
-  unsetenv("LEMMSE_TILE_SHIFTS");
   for (std::size_t i = 1; i < outs.size(); ++i) {
     CHECK(std::memcmp(outs[0].estimate.data.data(), outs[i].estimate.data.data(), outs[0].estimate.data.size() * 8) == 0);
     CHECK(std::memcmp(outs[0].log_density.data(), outs[i].log_density.data(), outs[0].log_density.size() * 8) == 0);
@@ -309,6 +303,10 @@ TEST_CASE("CUDA whitened engine top-k: the reference's lists and labels, any slo
       const EstimatorOutputs more = run_estimator(s, Backend::cuda, train, ids, A, B, y);
       check_same_topk(got, more);
     }
+    {  // one query image per group, one slice per chunk: the heaps start afresh for each group
+      ScopedEnv g("LEMMSE_WHITENED_GROUP", "1"), ch("LEMMSE_WHITENED_CHUNK", "16");
+      check_same_topk(got, run_estimator(s, Backend::cuda, train, ids, A, B, y));
+    }
   }
 }
 
@@ -328,6 +326,15 @@ TEST_CASE("CUDA whitened engine: same bits run to run and across query batches, 
     EstimatorOutputs staged = run_cuda(s, c.train, c.A, c.B, c.y);
     CHECK(std::memcmp(a.estimate.data.data(), staged.estimate.data.data(), a.estimate.data.size() * 8) == 0);
   }
+  for (const char* group : {"1", "2"})  // query images in groups, training images in chunks of one slice
+    for (const char* chunk : {"16", "1000"}) {
+      INFO("LEMMSE_WHITENED_GROUP=" << group << " LEMMSE_WHITENED_CHUNK=" << chunk);
+      ScopedEnv g("LEMMSE_WHITENED_GROUP", group), ch("LEMMSE_WHITENED_CHUNK", chunk);
+      EstimatorOutputs grouped = run_cuda(s, c.train, c.A, c.B, c.y);
+      CHECK(std::memcmp(a.estimate.data.data(), grouped.estimate.data.data(), a.estimate.data.size() * 8) == 0);
+      CHECK(std::memcmp(a.variance.data.data(), grouped.variance.data.data(), a.variance.data.size() * 8) == 0);
+      CHECK(std::memcmp(a.effective_count.data(), grouped.effective_count.data(), a.effective_count.size() * 8) == 0);
+    }
   double last = 0;
   s.progress = [&](double done, double) {
     last = done;
@@ -335,6 +342,20 @@ TEST_CASE("CUDA whitened engine: same bits run to run and across query batches, 
   };
   run_cuda(s, c.train, c.A, c.B, c.y);
   CHECK(last == 3 * 37);
+  {  // in groups of one image and chunks of one slice: increasing, and all of it at the end
+    ScopedEnv g("LEMMSE_WHITENED_GROUP", "1"), ch("LEMMSE_WHITENED_CHUNK", "16");
+    std::vector<double> seen;
+    s.progress = [&](double done, double total) {
+      CHECK(total == 3 * 37);
+      seen.push_back(done);
+      return true;
+    };
+    run_cuda(s, c.train, c.A, c.B, c.y);
+    REQUIRE(seen.size() == 3 * 3 + 1);  // 3 groups × 3 chunks, then the end
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(seen[2] == 37);
+    CHECK(seen.back() == 3 * 37);
+  }
   s.progress = [](double, double) { return false; };
   CHECK_THROWS_AS(run_cuda(s, c.train, c.A, c.B, c.y), Cancelled);
 }

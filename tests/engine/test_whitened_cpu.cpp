@@ -13,6 +13,7 @@
 #include "lemmse/errors.hpp"
 #include "lemmse/metrics.hpp"
 #include "support/skip.hpp"
+#include "support/scoped_env.hpp"
 
 using namespace lemmse;
 using namespace lemmse_test;
@@ -139,13 +140,12 @@ TEST_CASE("whitened CPU engine: each query image alone, or in groups of any size
     same_image(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, one), i, 0);
   }
   for (const char* g : {"1", "2"}) {
-    setenv("LEMMSE_WHITENED_GROUP", g, 1);
+    lemmse_test::ScopedEnv env("LEMMSE_WHITENED_GROUP", g);
     const EstimatorOutputs grouped = run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y);
     for (std::size_t i = 0; i < y.n; ++i) same_image(grouped, i, i);
   }
-  setenv("LEMMSE_WHITENED_GROUP", "0", 1);
+  lemmse_test::ScopedEnv bad("LEMMSE_WHITENED_GROUP", "0");
   CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
-  unsetenv("LEMMSE_WHITENED_GROUP");
 }
 
 // The screen changes no bit (estimate, variance, effective count, log-density), with or without
@@ -168,16 +168,18 @@ TEST_CASE("whitened CPU engine: the screen's two stages rule keys out and change
         s.threads = 2;
         const Problem p = build_problem(s, train, A, B);
         WhitenedScreenStats off;
-        setenv("LEMMSE_WHITENED_SCREEN", "0", 1);
-        const EstimatorOutputs a = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &off);
-        unsetenv("LEMMSE_WHITENED_SCREEN");
+        const EstimatorOutputs a = [&] {
+          lemmse_test::ScopedEnv screen("LEMMSE_WHITENED_SCREEN", "0");
+          return run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &off);
+        }();
         CHECK(off.screened_pairs == 0);
         for (const char* m : {"0", "1", "4"}) {  // projected first stage: none, one column per channel, the default
           INFO("projection columns " << m);
-          setenv("LEMMSE_WHITENED_PROJECTION", m, 1);
           WhitenedScreenStats on;
-          const EstimatorOutputs b = run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &on);
-          unsetenv("LEMMSE_WHITENED_PROJECTION");
+          const EstimatorOutputs b = [&] {
+            lemmse_test::ScopedEnv columns("LEMMSE_WHITENED_PROJECTION", m);
+            return run_whitened_cpu(s, p, train, iota_ids(train.n), B, y, &on);
+          }();
           CHECK(on.screened_pairs > 0);
           CHECK(on.exact_pairs <= on.float32_pairs);
           CHECK(on.float32_pairs <= on.screened_pairs);
@@ -200,14 +202,14 @@ TEST_CASE("whitened CPU engine: the screen's two stages rule keys out and change
   ForwardOperator A = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
   PreInverse B = make_preinverse(PreinverseKind::inverse, A, Compat::consistent);
   const EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
-  setenv("LEMMSE_WHITENED_SCREEN", "yes", 1);
-  CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
-  unsetenv("LEMMSE_WHITENED_SCREEN");
-  for (const char* bad : {"-1", "four", ""}) {
-    setenv("LEMMSE_WHITENED_PROJECTION", bad, 1);
+  {
+    lemmse_test::ScopedEnv screen("LEMMSE_WHITENED_SCREEN", "yes");
     CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
   }
-  unsetenv("LEMMSE_WHITENED_PROJECTION");
+  for (const char* bad : {"-1", "four", ""}) {
+    lemmse_test::ScopedEnv columns("LEMMSE_WHITENED_PROJECTION", bad);
+    CHECK_THROWS_AS(run_estimator(s, Backend::cpu, train, iota_ids(train.n), A, B, y), InvalidArgument);
+  }
 }
 
 TEST_CASE("whitened metric: a singular patch covariance is rejected with a clear message", "[engine][whitened][errors]") {

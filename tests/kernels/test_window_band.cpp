@@ -10,6 +10,7 @@
 #include "engine/problem.hpp"
 #include "lemmse/errors.hpp"
 #include "kernels/tile_emulator.hpp"
+#include "support/scoped_env.hpp"
 
 using namespace lemmse;
 using namespace lemmse_test;
@@ -103,9 +104,10 @@ TEST_CASE("emulated band kernel: the exact path in queue order gives row order's
         s.variance = s.log_density = s.effective_count = true;
         const Problem p = build_problem(s, train, A, B);
         EstimatorOutputs row = emulate_window_engine(s, p, train, B, y, 1, EmulatedKernel::band);
-        setenv("LEMMSE_BAND_EXACT", "queue", 1);
-        EstimatorOutputs queue = emulate_window_engine(s, p, train, B, y, 1, EmulatedKernel::band);
-        unsetenv("LEMMSE_BAND_EXACT");
+        EstimatorOutputs queue = [&] {
+          lemmse_test::ScopedEnv order("LEMMSE_BAND_EXACT", "queue");
+          return emulate_window_engine(s, p, train, B, y, 1, EmulatedKernel::band);
+        }();
         INFO("shape " << c.shape.c << "×" << c.shape.h << "×" << c.shape.w << " B=" << to_string(pre) << " σ=" << sigma << " P=" << c.P);
         CHECK(same_bits(row.estimate.data, queue.estimate.data));
         CHECK(same_bits(row.variance.data, queue.variance.data));
@@ -113,7 +115,7 @@ TEST_CASE("emulated band kernel: the exact path in queue order gives row order's
         CHECK(same_bits(row.effective_count, queue.effective_count));
       }
   }
-  setenv("LEMMSE_BAND_EXACT", "diagonal", 1);
+  lemmse_test::ScopedEnv bad("LEMMSE_BAND_EXACT", "diagonal");
   const ImageShape shape{1, 8, 8};
   Images train = random_images(2, shape, 563), clean = random_images(1, shape, 564);
   ForwardOperator A = make_forward_operator("denoise", shape, Compat::consistent);
@@ -122,7 +124,6 @@ TEST_CASE("emulated band kernel: the exact path in queue order gives row order's
   CHECK_THROWS_AS(emulate_window_engine(s, build_problem(s, train, A, B), train, B, make_measurements(clean, A, 0.1, 1), 1,
                                         EmulatedKernel::band),
                   InvalidArgument);
-  unsetenv("LEMMSE_BAND_EXACT");
 }
 
 TEST_CASE("emulated band kernel: σ → 0 gives the nearest patch's centre", "[engine][band][limits]") {

@@ -1,0 +1,33 @@
+// Device-memory plans of the CUDA engines, as host arithmetic: what fits in the free memory a
+// device reports, so that `--backend auto` can fall back to the CPU engines before a CUDA run
+// starts, and so that the plans are tested where no device is present (tests/engine).
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include "engine/problem.hpp"
+
+namespace lemmse {
+
+// Top-k heap slots per query image: max_slots (as many as a launch has slices), fewer where
+// memory asks (budget bytes for the slots, slot_bytes each); LEMMSE_TOPK_SLOTS=n caps them (tests:
+// several launches per slot give the same lists). May return 0: nothing fits.
+constexpr int kMaxTopkSlots = 1024;
+int topk_slot_count(int max_slots, double budget, double slot_bytes);
+
+// The CUDA whitened engine's plan: query images go through in groups (each group's whitened
+// queries, fp64 slice partials and top-k heaps are on the device at once) and, within a group,
+// training images in chunks whitened on the device (one chunk of whitened keys at a time). The
+// training set's keys and values (fp64) stay resident. Everything planned fits in 80 % of the free
+// memory; group == 0 means that not even one query image and one slice of training images fit
+// (why says so).
+struct WhitenedCudaPlan {
+  std::size_t group = 0;  // query images per group
+  std::size_t chunk = 0;  // training images per chunk: a multiple of the 16-image slice
+  int slots = 0;          // top-k slots per query image (0 without --topk)
+  double bytes = 0;       // device memory the plan uses
+  std::string why;        // when group == 0
+};
+WhitenedCudaPlan plan_whitened_cuda(const EstimatorSettings& s, const Problem& p, std::size_t nimg, double free_bytes);
+
+}  // namespace lemmse

@@ -1,0 +1,130 @@
+// The CUDA whitened engine's device-memory plan (engine/cuda_memory_plan.hpp), as host
+// arithmetic, so it is tested where no device is: every plan fits in 80 % of the free memory, in
+// whole slices; groups of query images make any number of them fit (the CIFAR-10 test set: 10,000
+// images); what cannot fit is refused with the reason; the tuning variables cap the plan.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "engine/cuda_memory_plan.hpp"
+#include "engine/problem.hpp"
+#include "kernels/whitened_tile.hpp"
+#include "lemmse/errors.hpp"
+#include "support/scoped_env.hpp"
+
+using namespace lemmse;
+using lemmse_test::ScopedEnv;
+
+namespace {
+constexpr double kGiB = 1073741824.0;
+
+// The plan reads only the shapes: channels, pixels, window size and the training-set size.
+Problem shapes(int C, int H, int W, int P, std::size_t ntrain) {
+  Problem p;
+  p.C = C;
+  p.H = H;
+  p.W = W;
+  p.HW = std::size_t(H) * W;
+  p.d = P * P;
+  p.keys.n = ntrain;
+  return p;
+}
+
+EstimatorSettings with_topk(int k) {
+  EstimatorSettings s;
+  s.estimator = EstimatorKind::lemmse;
+  s.topk = k;
+  return s;
+}
+
+std::size_t whole_slices(std::size_t n) { return (n + kWtSlice - 1) / kWtSlice * kWtSlice; }
+}  // namespace
+
+TEST_CASE("CUDA whitened plan: within 80 % of free memory, whole slices, groups of 1 to nimg", "[plan]") {
+  for (std::size_t ntrain : {37, 10000, 50000})
+    for (int P : {3, 5, 11})
+      for (std::size_t nimg : {1, 7, 10000})
+        for (int k : {0, 10}) {
+          std::size_t last_group = 0;
+          for (double free_b : {0.01 * kGiB, 0.25 * kGiB, 2 * kGiB, 16 * kGiB, 140 * kGiB}) {  // increasing
+            const WhitenedCudaPlan plan = plan_whitened_cuda(with_topk(k), shapes(3, 32, 32, P, ntrain), nimg, free_b);
+            INFO("ntrain " << ntrain << " P " << P << " nimg " << nimg << " k " << k << " free " << free_b / kGiB << " GiB");
+            CHECK(plan.group >= last_group);  // more memory never shrinks the group
+            last_group = plan.group;
+            if (plan.group == 0) {
+              CHECK(plan.why.find("free") != std::string::npos);
+              continue;
+            }
+            CHECK(plan.bytes <= 0.8 * free_b);
+            CHECK(plan.group <= nimg);
+            CHECK(plan.chunk % kWtSlice == 0);
+            CHECK(plan.chunk >= std::size_t(kWtSlice));
+            CHECK(plan.chunk <= whole_slices(ntrain));
+            if (k > 0) {
+              CHECK(plan.slots >= 1);
+              CHECK(std::size_t(plan.slots) <= std::min<std::size_t>(whole_slices(ntrain) / kWtSlice, kMaxTopkSlots));
+            } else {
+              CHECK(plan.slots == 0);
+            }
+          }
+          CHECK(last_group > 0);  // 140 GiB holds every case above
+        }
+}
+
+TEST_CASE("CUDA whitened plan: the CIFAR-10 test set goes through in groups, small sets at once", "[plan]") {
+  const Problem cifar = shapes(3, 32, 32, 5, 10000);
+  // One group for all 10,000 query images would need a state per (slice, pixel): 625 × 1024 ×
+  // 10,000 × 120 bytes = 768 GB, more than any device holds.
+  const WhitenedCudaPlan all = plan_whitened_cuda(with_topk(0), cifar, 10000, 140 * kGiB);
+  CHECK(all.group > 1);
+  CHECK(all.group < 10000);
+  const WhitenedCudaPlan few = plan_whitened_cuda(with_topk(10), shapes(3, 32, 32, 5, 1000), 8, 140 * kGiB);
+  CHECK(few.group == 8);
+  CHECK(few.chunk >= 1000);  // the keys are whitened once for every group
+  CHECK(few.slots == 63);    // a slot per slice: one launch for the whole set
+}
+
+TEST_CASE("CUDA whitened plan: refuses, with the sizes, what one query image and one slice cannot fit", "[plan]") {
+  const WhitenedCudaPlan plan = plan_whitened_cuda(with_topk(0), shapes(3, 32, 32, 11, 50000), 1, 2 * kGiB);
+  CHECK(plan.group == 0);  // the training set alone (keys and values, fp64) is 2.3 GiB
+  CHECK(plan.why.find("training set") != std::string::npos);
+  CHECK(plan.why.find("2.00 GiB is free") != std::string::npos);
+}
+
+TEST_CASE("CUDA whitened plan: very large and very small images stay within the launch limits", "[plan]") {
+  // 512×512 RGB at P = 11: one slice of whitened keys is 12 GB, above the 4 GiB chunk budget.
+  const WhitenedCudaPlan big = plan_whitened_cuda(with_topk(0), shapes(3, 512, 512, 11, 100), 4, 140 * kGiB);
+  CHECK(big.group >= 1);
+  CHECK(big.chunk == std::size_t(kWtSlice));
+  CHECK(big.bytes <= 0.8 * 140 * kGiB);
+  // 4×4 images: a 4 GiB chunk would hold millions of images; a launch holds 65,535 slices.
+  const WhitenedCudaPlan tiny = plan_whitened_cuda(with_topk(0), shapes(1, 4, 4, 3, 4000000), 1, 140 * kGiB);
+  CHECK(tiny.chunk == std::size_t(65535) * kWtSlice);
+}
+
+TEST_CASE("CUDA whitened plan: the tuning variables cap groups, chunks and slots, and bad values are refused", "[plan]") {
+  const Problem p = shapes(3, 32, 32, 5, 1000);
+  {
+    ScopedEnv g("LEMMSE_WHITENED_GROUP", "2"), c("LEMMSE_WHITENED_CHUNK", "20"), sl("LEMMSE_TOPK_SLOTS", "3");
+    const WhitenedCudaPlan plan = plan_whitened_cuda(with_topk(4), p, 8, 140 * kGiB);
+    CHECK(plan.group == 2);
+    CHECK(plan.chunk == 32);  // rounded up to whole slices
+    CHECK(plan.slots == 3);
+  }
+  for (const char* bad : {"0", "-3", "two", "4x", ""}) {
+    INFO("'" << bad << "'");
+    {
+      ScopedEnv g("LEMMSE_WHITENED_GROUP", bad);
+      CHECK_THROWS_AS(plan_whitened_cuda(with_topk(0), p, 8, 140 * kGiB), InvalidArgument);
+    }
+    {
+      ScopedEnv c("LEMMSE_WHITENED_CHUNK", bad);
+      CHECK_THROWS_AS(plan_whitened_cuda(with_topk(0), p, 8, 140 * kGiB), InvalidArgument);
+    }
+    {
+      ScopedEnv sl("LEMMSE_TOPK_SLOTS", bad);
+      CHECK_THROWS_AS(plan_whitened_cuda(with_topk(4), p, 8, 140 * kGiB), InvalidArgument);
+    }
+  }
+  ScopedEnv sl("LEMMSE_TOPK_SLOTS", "1025");  // above kMaxTopkSlots
+  CHECK_THROWS_WITH(plan_whitened_cuda(with_topk(4), p, 8, 140 * kGiB), Catch::Contains("LEMMSE_TOPK_SLOTS must be 1 to 1024"));
+}
