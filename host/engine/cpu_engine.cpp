@@ -33,6 +33,31 @@ double max_abs(const std::vector<double>& v) {
 // for any thread count) whose keys set the screen's floor on each pixel's final max (Screen).
 constexpr std::size_t kFloorImages = 8;
 
+// Top-k: offers a shift's logits (ShiftArgs::on_logits) to the slice's lists. A row whose logits
+// are all below their pixels' floors offers nothing (a vector pass: once the lists fill, most do
+// not); −inf, an incompatible key, is below every floor.
+struct TopkOffer {
+  TopkTable* table;
+  const double* l;  // the shift's logits, HW
+  int H, W;
+  std::int64_t train_id;
+  static void call(void* self, int ti, int tj) { static_cast<TopkOffer*>(self)->offer(ti, tj); }
+  void offer(int ti, int tj) {
+    const double* floor = table->floors();
+    for (int r = 0; r < H; ++r) {
+      const double* lr = l + std::size_t(r) * W;
+      const double* fr = floor + std::size_t(r) * W;
+      bool any = false;
+      for (int j = 0; j < W; ++j) any |= lr[j] >= fr[j];
+      if (!any) continue;
+      const std::size_t key_row = std::size_t((r + ti) % H) * W;
+      for (int j = 0; j < W; ++j)
+        if (lr[j] >= fr[j])
+          table->push(std::size_t(r) * W + std::size_t(j), TopkEntry{lr[j], train_id, std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
+    }
+  }
+};
+
 }  // namespace
 
 const char* cpu_engine_variant() { return cpu::kernels().name; }
@@ -122,32 +147,20 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           sa.all_logits = k > 0;
           cpu::KeyImageStore key;
           TopkTable slice_topk(k > 0 ? HW : 0, k);
+          TopkOffer offer{&slice_topk, l.data(), H, W, 0};
+          if (k > 0) {
+            sa.on_logits = TopkOffer::call;
+            sa.logits_ctx = &offer;
+          }
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
             key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
             const cpu::KeyImage kv = key.view(positions);
             const std::size_t nshift = p.all_shifts ? HW : 1;
-            if (k == 0) {  // a row of shifts per call (shifts_update reads the image rows once for several)
-              for (std::size_t t = 0; t < nshift; t += std::size_t(W)) K.shifts_update(st, sa, kv, int(t / W), 0, int(std::min<std::size_t>(W, nshift - t)));
-            } else {  // one shift per call: top-k reads each shift's logits l (−inf for incompatible keys)
-              for (std::size_t t = 0; t < nshift; ++t) {
-                const int ti = int(t / W), tj = int(t % W);
-                K.shifts_update(st, sa, kv, ti, tj, 1);
-                const double* floor = slice_topk.floors();
-                for (int r = 0; r < H; ++r) {
-                  const double* lr = l.data() + std::size_t(r) * W;
-                  const double* fr = floor + std::size_t(r) * W;
-                  bool any = false;  // (a vector pass: once the lists fill, most rows offer nothing)
-                  for (int j = 0; j < W; ++j) any |= lr[j] >= fr[j];
-                  if (!any) continue;
-                  const std::size_t key_row = std::size_t((r + ti) % H) * W;
-                  for (int j = 0; j < W; ++j)  // (−inf, an incompatible key, is below every floor)
-                    if (lr[j] >= fr[j])
-                      slice_topk.push(std::size_t(r) * W + std::size_t(j),
-                                      TopkEntry{lr[j], train_ids[b], std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
-                }
-              }
-            }
+            offer.train_id = train_ids[b];
+            // A row of shifts per call (shifts_update reads the image rows once for several); with
+            // top-k, offer reads each shift's logits between them.
+            for (std::size_t t = 0; t < nshift; t += std::size_t(W)) K.shifts_update(st, sa, kv, int(t / W), 0, int(std::min<std::size_t>(W, nshift - t)));
             ++done;
           }
           K.fold(st, sa.second_moments);  // the last shifts' partial sums into the fp64 state

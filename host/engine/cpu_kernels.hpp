@@ -151,6 +151,11 @@ struct ShiftArgs {
   // than skip_nats below their pixel's running max, the fp64 test), so that the update's float32
   // test passes over exactly those, with or without the screen.
   bool all_logits = false;
+  // Called after each shift's logits are in l (top-k reads them there), before the next shift
+  // overwrites them; null: no call. Only with all_logits and no screen (every shift then takes
+  // the full pass, which calls it).
+  void (*on_logits)(void* ctx, int ti, int tj) = nullptr;
+  void* logits_ctx = nullptr;
 };
 
 // Elements of scratch the window kernels need for an H×W image and a wh×ww window (doubles for
@@ -256,7 +261,7 @@ struct Kernels {
   // subtraction), then their logits into a.l and the online-softmax update (float32 partial sums,
   // folded into the fp64 state every kFoldShifts shifts: cpu_acc_state.hpp). The same bits
   // whatever n: a run of shifts only lets the kernel read the image rows once for several of them.
-  // a.l holds the last shift's logits (n = 1 for top-k, which reads every shift's).
+  // a.l holds each shift's logits until the next shift's replace them (a.on_logits sees each).
   void (*shifts_update)(const AccState&, const ShiftArgs&, const KeyImage&, int ti, int tj0, int n);
   // Folds the partial sums into the fp64 state (st.rows): call before reading it. second: the
   // shifts ran with ShiftArgs::second_moments.
