@@ -154,8 +154,9 @@ if [ -n "${GPU_CHECK_WINDOW_ONLY:-}" ]; then
   # The window engine alone: one build, its tests and sanitizers, band vs tiled kernel timings.
   mode_begin window.txt lemmse_tests lemmse_bench lemmse
   timeout 240 "$B/tests/lemmse_tests" "[gpu]~[whitened]" > "$L/gpu_tests.log" 2>&1; row "gpu tests (window): rc=$? $(tail -2 "$L/gpu_tests.log" | tr '\n' ' ')"
-  # the whitened engine's top-k (its direct and dot kernels' TOPK instances; first run pending)
-  timeout 60 "$B/tests/lemmse_tests" "[gpu][whitened][topk]" > "$L/gpu_tests_wtopk.log" 2>&1; row "gpu tests (whitened top-k): rc=$? $(tail -2 "$L/gpu_tests_wtopk.log" | tr '\n' ' ')"
+  # the whitened engine's top-k (its direct and dot kernels' TOPK instances) and its query groups
+  # and key chunks (LEMMSE_WHITENED_GROUP / _CHUNK): both written without a device, first run pending
+  timeout 90 "$B/tests/lemmse_tests" "[gpu][whitened][topk],[gpu][whitened][sanitize]" > "$L/gpu_tests_wtopk.log" 2>&1; row "gpu tests (whitened top-k, groups): rc=$? $(tail -2 "$L/gpu_tests_wtopk.log" | tr '\n' ' ')"
   stamp tests
   [ -n "${GPU_CHECK_QUICK:-}" ] || for tool in memcheck racecheck; do  # racecheck on the smallest case (band kernel): the others take minutes under it
     f="[sanitize]~[whitened]"; [ $tool = racecheck ] && f="CUDA engine results are bit-identical run to run and across query batches"
