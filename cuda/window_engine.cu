@@ -13,10 +13,10 @@
 #include "cuda/device_memory.cuh"
 #include "cuda/staged_upload.cuh"
 #include "cuda/topk_slots.cuh"
-#include "engine/cuda_memory_plan.hpp"
 #include "cuda/window_band_launch.hpp"
 #include "cuda/window_tile_launch.hpp"
 #include "engine/cuda_engine.hpp"
+#include "engine/cuda_memory_plan.hpp"
 #include "engine/whitened_cuda.hpp"
 #include "engine/whitened_setup.hpp"
 #include "engine/window_tile_setup.hpp"
@@ -85,10 +85,6 @@ bool choose_band(const WindowTileArgs& a) {
   return a.topk == 0 && fits && !band_h64(a) && sigma <= 0.1;
 }
 
-// Device memory for the run's slice partials (and top-k heaps) beyond what stays resident: the
-// smaller of half the free memory left and 8 GiB.
-double group_budget(double free_b, double resident) { return std::min(0.5 * (0.9 * free_b - resident), 8.0 * 1073741824.0); }
-
 }  // namespace
 
 bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::string* why) {
@@ -111,21 +107,15 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
     return false;
   }
-  if (s.topk > 0) {  // one image's heaps in one slot and its partials must fit the group budget
-    std::size_t free_b = 0, total_b = 0;
-    LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    // (resident: the training set's keys and values in float32, the bulk of what the engine keeps)
-    const double resident = 2.0 * double(p.keys.data.size()) * 4.0;
-    const double nslice = std::ceil(double(p.keys.n) / kTileSlice);  // (tile_args leaves the training set out)
-    const double partial = nslice * (3.0 + 3.0 * a.C) * double(a.HW) * 8.0, slot = double(topk_slot_bytes(a.HW, s.topk));
-    if (partial + slot > group_budget(double(free_b), resident)) {
-      if (why)
-        *why = "--topk " + std::to_string(s.topk) + " needs " + gib(partial + slot) + " of device memory per query image beside " + gib(resident) +
-               " for the training set; " + gib(double(free_b)) + " is free";
-      return false;
-    }
-  }
-  return true;
+  // One query image must fit beside the training set (float32 keys and values: the bulk of what
+  // the engine keeps resident; tile_args leaves the training set out of its sizes).
+  std::size_t free_b = 0, total_b = 0;
+  LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  const double resident = 2.0 * double(p.keys.data.size()) * 4.0;
+  const int nslice = int((p.keys.n + kTileSlice - 1) / kTileSlice);
+  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, nslice, s.topk, std::min(nslice, kSlicesPerLaunch), 1, resident, double(free_b));
+  if (plan.group == 0 && why) *why = plan.why;
+  return plan.group > 0;
 }
 
 EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, const Images& train,
@@ -143,24 +133,19 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   const std::size_t HW = std::size_t(a.HW), C = std::size_t(a.C);
   const std::size_t per_image_partial = std::size_t(a.nslice) * (3 + 3 * C) * HW * sizeof(double);
   const int k = s.topk;
-  const std::size_t slot_bytes = k > 0 ? topk_slot_bytes(a.HW, k) : 0;
 
-  // Device memory: the training set (keys and values, float32) and the queries stay resident;
-  // the fp64 slice partials are sized per group of query images.
+  // Device memory (engine/cuda_memory_plan.hpp): the training set (keys and values, float32), the
+  // queries and the outputs stay resident; the fp64 slice partials and top-k heaps are sized per
+  // group of query images. LEMMSE_TOPK_SLOTS=n caps the slots (tests: several launches per slot;
+  // same lists).
   std::size_t free_b = 0, total_b = 0;
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const double resident = double(p.keys.data.size() + train.data.size() + in.q.size() + in.weight.size() + 2 * in.dshift.size()) * 4.0 +
                           double(in.valid.size()) + double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
-  const double budget = group_budget(double(free_b), resident);
-  if (resident + double(per_image_partial + slot_bytes) > 0.9 * double(free_b) || (k > 0 && double(per_image_partial + slot_bytes) > budget))
-    throw ResourceError("the CUDA engine needs about " + gib(resident + double(per_image_partial + slot_bytes)) + " of device memory but " +
-                        gib(double(free_b)) + " is free (reduce --train-count, --test-count or --topk, or use --backend cpu)");
-  // Top-k: slots heaps per query image, as many as a launch has slices (each slot then holds one
-  // slice per launch), fewer where the budget asks it; the group of images shrinks first.
-  // LEMMSE_TOPK_SLOTS=n caps the slots (tests: several launches per slot; same lists).
-  const int slots = k > 0 ? topk_slot_count(std::min(a.nslice, kSlicesPerLaunch), budget - double(per_image_partial), double(slot_bytes)) : 0;
-  const double per_image = double(per_image_partial) + double(slots) * double(slot_bytes);
-  const std::size_t group = std::max<std::size_t>(1, std::min<std::size_t>({in.nimg, std::size_t(budget / per_image), 65535}));
+  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, a.nslice, k, std::min(a.nslice, kSlicesPerLaunch), in.nimg, resident, double(free_b));
+  if (plan.group == 0) throw ResourceError(plan.why + " (reduce --train-count, --test-count or --topk, or use --backend cpu)");
+  const int slots = plan.slots;
+  const std::size_t group = plan.group;
   const int per_launch = k > 0 ? slots : kSlicesPerLaunch;
 
   Stream stream;

@@ -18,6 +18,25 @@ int topk_slot_count(int max_slots, double budget, double slot_bytes) {
   return int(std::max(0.0, std::min<double>(slots, std::floor(budget / slot_bytes))));
 }
 
+WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double free_bytes) {
+  WindowCudaPlan plan;
+  const double partial = double(nslice) * (3.0 + 3.0 * C) * double(HW) * 8.0;
+  const double slot = topk > 0 ? double(topk_slot_bytes(HW, topk)) : 0.0;
+  const double budget = std::min(0.5 * (0.9 * free_bytes - resident), 8.0 * 1073741824.0);
+  if (resident + partial + slot > 0.9 * free_bytes || (topk > 0 && partial + slot > budget)) {
+    plan.why = "the CUDA engine needs about " + gib(resident + partial + slot) + " of device memory (" + gib(resident) +
+               " for the training set, queries and outputs) but " + gib(free_bytes) + " is free";
+    return plan;
+  }
+  // Top-k: as many slots as a launch has slices (each slot then holds one slice per launch),
+  // fewer where the budget asks it; the group of images shrinks first.
+  plan.slots = topk > 0 ? topk_slot_count(max_slots, budget - partial, slot) : 0;
+  const double per_image = partial + plan.slots * slot;
+  plan.group = std::size_t(std::max(1.0, std::min({double(nimg), std::floor(budget / per_image), 65535.0})));
+  plan.bytes = resident + double(plan.group) * per_image;
+  return plan;
+}
+
 WhitenedCudaPlan plan_whitened_cuda(const EstimatorSettings& s, const Problem& p, std::size_t nimg, double free_bytes) {
   WhitenedCudaPlan plan;
   const double HW = double(p.HW), L = double(p.C) * p.d, ntrain = double(p.keys.n);

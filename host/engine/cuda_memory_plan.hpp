@@ -15,6 +15,20 @@ namespace lemmse {
 constexpr int kMaxTopkSlots = 1024;
 int topk_slot_count(int max_slots, double budget, double slot_bytes);
 
+// The CUDA window engine's plan: the training set (keys and values in float32), the queries and
+// the outputs stay resident (`resident` bytes); query images go through in groups, each holding
+// its fp64 slice partials (nslice × (3 + 3C) × HW doubles per image) and top-k heaps (`slots`
+// slots of HW heaps per image, at most max_slots: a launch's slices). The groups take at most
+// the smaller of half of what 90 % of the free memory leaves beside `resident` and 8 GiB, and at
+// most 65,535 images (a launch's grid height); group == 0: one image does not fit (why says so).
+struct WindowCudaPlan {
+  std::size_t group = 0;
+  int slots = 0;
+  double bytes = 0;  // resident + the groups' buffers
+  std::string why;
+};
+WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double free_bytes);
+
 // The CUDA whitened engine's plan: query images go through in groups (each group's whitened
 // queries, fp64 slice partials and top-k heaps are on the device at once) and, within a group,
 // training images in chunks whitened on the device (one chunk of whitened keys at a time). The

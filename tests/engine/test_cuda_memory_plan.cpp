@@ -128,3 +128,50 @@ TEST_CASE("CUDA whitened plan: the tuning variables cap groups, chunks and slots
   ScopedEnv sl("LEMMSE_TOPK_SLOTS", "1025");  // above kMaxTopkSlots
   CHECK_THROWS_WITH(plan_whitened_cuda(with_topk(4), p, 8, 140 * kGiB), Catch::Contains("LEMMSE_TOPK_SLOTS must be 1 to 1024"));
 }
+
+TEST_CASE("CUDA window plan: within 90 % of free memory, groups of 1 to nimg within the group budget", "[plan]") {
+  for (int nslice : {1, 625, 3125})
+    for (int C : {1, 3})
+      for (std::size_t nimg : {1, 7, 10000})
+        for (int k : {0, 10}) {
+          const int HW = C == 1 ? 784 : 1024;
+          const double resident = 2.0 * 16 * nslice * C * HW * 4.0;  // the training set in float32
+          const double partial = double(nslice) * (3 + 3 * C) * HW * 8.0;
+          std::size_t last_group = 0;
+          for (double free_b : {0.01 * kGiB, 0.25 * kGiB, 2 * kGiB, 16 * kGiB, 140 * kGiB}) {  // increasing
+            const WindowCudaPlan plan = plan_window_cuda(HW, C, nslice, k, std::min(nslice, 1024), nimg, resident, free_b);
+            INFO("nslice " << nslice << " C " << C << " nimg " << nimg << " k " << k << " free " << free_b / kGiB << " GiB");
+            CHECK(plan.group >= last_group);
+            last_group = plan.group;
+            if (plan.group == 0) {
+              CHECK(plan.why.find("is free") != std::string::npos);
+              continue;
+            }
+            CHECK(plan.bytes <= 0.9 * free_b);
+            CHECK(plan.group <= nimg);
+            const double budget = std::min(0.5 * (0.9 * free_b - resident), 8 * kGiB);
+            CHECK((plan.group == 1 || plan.bytes - resident <= budget));  // beyond one image, the groups keep to the budget
+            if (k > 0) {
+              CHECK(plan.slots >= 1);
+              CHECK(plan.slots <= std::min(nslice, 1024));
+              CHECK(partial + topk_slot_bytes(HW, k) <= budget);  // top-k refuses what one slot cannot hold within it
+            } else {
+              CHECK(plan.slots == 0);
+            }
+          }
+          CHECK(last_group > 0);
+        }
+}
+
+TEST_CASE("CUDA window plan: 10,000 query images against 50,000 in groups, refusals name the sizes", "[plan]") {
+  // CIFAR-10: 3125 slices × 12 fp64 sums × 1024 pixels = 307 MB of partials per query image; the
+  // groups take at most 8 GiB of them.
+  const WindowCudaPlan cifar = plan_window_cuda(1024, 3, 3125, 0, 1024, 10000, 2.0 * 50000 * 3072 * 4.0, 140 * kGiB);
+  CHECK(cifar.group == std::size_t(8 * kGiB / (3125.0 * 12 * 1024 * 8)));
+  // Many tiny query images: a launch's grid holds 65,535 of them.
+  CHECK(plan_window_cuda(16, 1, 1, 0, 1, 1000000, 0.0, 140 * kGiB).group == 65535);
+  const WindowCudaPlan no = plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 20 * kGiB, 16 * kGiB);
+  CHECK(no.group == 0);
+  CHECK(no.why.find("20.00 GiB for the training set, queries and outputs") != std::string::npos);
+  CHECK(no.why.find("16.00 GiB is free") != std::string::npos);
+}
