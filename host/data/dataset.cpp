@@ -1,9 +1,10 @@
 // Training-set and query selection over every supported dataset.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
 
-#include "io/cifar_records.hpp"
+#include "io/byte_records.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/errors.hpp"
 #include "lemmse/io.hpp"
@@ -51,14 +52,48 @@ std::string find_file(const std::string& dir, const std::vector<std::string>& na
   return "";
 }
 
-Images subset(const Images& pool, const std::vector<std::int64_t>& ids) {
+// A split as loaded: IDX and CIFAR-10 files kept as their bytes (validated whole, images decoded
+// only when selected: a run on 1,000 CIFAR-10 images no longer decodes the other 49,000), or the
+// images of a folder or .npy file, already decoded.
+struct Pool {
+  std::vector<ByteRecords> parts;  // byte files, in order
+  Images images;                   // a decoded pool (no parts)
+  std::size_t n = 0;
+  ImageShape shape;
+
+  static Pool decoded(Images im) {
+    Pool p;
+    p.n = im.n;
+    p.shape = im.shape;
+    p.images = std::move(im);
+    return p;
+  }
+  static Pool of_bytes(std::vector<ByteRecords> parts) {
+    Pool p;
+    for (const ByteRecords& r : parts) p.n += r.n;
+    if (!parts.empty()) p.shape = parts.front().shape;
+    p.parts = std::move(parts);
+    return p;
+  }
+  void copy_image(std::size_t i, double* dst) const {
+    if (parts.empty()) {
+      std::copy(images.image(i), images.image(i) + shape.size(), dst);
+      return;
+    }
+    for (const ByteRecords& r : parts) {
+      if (i < r.n) return r.decode(i, dst);
+      i -= r.n;
+    }
+  }
+};
+
+Images subset(const Pool& pool, const std::vector<std::int64_t>& ids) {
   Images out(ids.size(), pool.shape);
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    std::copy(pool.image(std::size_t(ids[i])), pool.image(std::size_t(ids[i])) + pool.shape.size(), out.image(i));
+  for (std::size_t i = 0; i < ids.size(); ++i) pool.copy_image(std::size_t(ids[i]), out.image(i));
   return out;
 }
 
-Images load_cifar_split(std::string dir, Split split) {
+Pool load_cifar_split(std::string dir, Split split) {
   if (fs::is_directory(fs::path(dir) / "cifar-10-batches-bin")) dir = (fs::path(dir) / "cifar-10-batches-bin").string();
   std::vector<std::string> files;
   if (split == Split::test) {
@@ -76,38 +111,24 @@ Images load_cifar_split(std::string dir, Split split) {
     }
     if (files.empty()) throw IoError("no CIFAR-10 training batches (data_batch_1.bin[.gz] … or train_first4000.bin[.gz]) in '" + dir + "'");
   }
-  // The batches' bytes first (an eighth of the doubles' size), then one allocation for the split,
-  // each batch parsed into its place: no per-batch images and no concatenated copy (the five
-  // training batches are 1.2 GB as doubles).
-  std::vector<std::vector<std::uint8_t>> bytes;
-  std::vector<std::size_t> count;
-  std::size_t n = 0;
-  for (const std::string& f : files) {
-    bytes.push_back(read_maybe_gzip(f));
-    count.push_back(cifar_record_count(bytes.back(), "'" + f + "'"));
-    n += count.back();
-  }
-  Images out(n, ImageShape{3, 32, 32});
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    parse_cifar_records(bytes[i], "'" + files[i] + "'", out.image(at), nullptr);
-    at += count[i];
-    std::vector<std::uint8_t>().swap(bytes[i]);
-  }
-  return out;
+  std::vector<ByteRecords> parts;
+  for (const std::string& f : files) parts.push_back(cifar_batch_records(read_maybe_gzip(f), "'" + f + "'"));
+  return Pool::of_bytes(std::move(parts));
 }
 
-Images load_idx_split(const std::string& dir, Split split, const char* name) {
+Pool load_idx_split(const std::string& dir, Split split, const char* name) {
   const std::string f = find_file(dir, {split == Split::train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte"});
   if (f.empty())
     throw IoError(std::string("no ") + name + " " + (split == Split::train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte") +
                   "[.gz] in '" + dir + "'");
-  return read_idx_images(f);
+  std::vector<ByteRecords> parts;
+  parts.push_back(idx_image_records(read_maybe_gzip(f), "'" + f + "'"));
+  return Pool::of_bytes(std::move(parts));
 }
 
-Images load_single_pool(DatasetKind k, const std::string& path) {
-  if (k == DatasetKind::npy) return npy_to_images(read_npy(path), "'" + path + "'");
-  return read_image_folder(path);
+Pool load_single_pool(DatasetKind k, const std::string& path) {
+  if (k == DatasetKind::npy) return Pool::decoded(npy_to_images(read_npy(path), "'" + path + "'"));
+  return Pool::decoded(read_image_folder(path));
 }
 
 std::vector<std::int64_t> read_indices(const std::string& path, std::size_t pool) {
@@ -133,7 +154,7 @@ std::string resolved_dir(const DatasetSpec& d) {
     throw InvalidArgument(std::string("--dataset ") + to_string(d.kind) + " needs --data-dir");
   return dir;
 }
-Images whole_split(const DatasetSpec& d, Split split) {
+Pool whole_split(const DatasetSpec& d, Split split) {
   const std::string dir = resolved_dir(d);
   switch (d.kind) {
     case DatasetKind::mnist:
@@ -154,19 +175,19 @@ std::size_t split_size(const DatasetSpec& d, Split split) {
 
 Images load_split(const DatasetSpec& d, Split split, std::size_t first, std::size_t count) {
   if (d.kind == DatasetKind::builtin) return builtin_images(d.builtin_variant, split, first, count);
-  Images all = whole_split(d, split);
+  const Pool all = whole_split(d, split);
   if (first > all.n || count > all.n - first)
     throw InvalidArgument("asked for images " + std::to_string(first) + "…" + std::to_string(first + count) + " of a split of " +
                           std::to_string(all.n));
-  Images out(count, all.shape);
-  std::copy(all.image(first), all.image(first) + count * all.shape.size(), out.data.begin());
-  return out;
+  std::vector<std::int64_t> ids(count);
+  for (std::size_t i = 0; i < count; ++i) ids[i] = std::int64_t(first + i);
+  return subset(all, ids);
 }
 
 LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
   const std::string dir = resolved_dir(d);
   LoadedData out;
-  Images train_pool, query_pool;
+  Pool train_pool, query_pool;
   bool single_pool = false;
   bool queries_from_train = false;  // two-split datasets queried on their training split: train_pool serves both
   std::size_t train_pool_size = 0;
@@ -180,7 +201,7 @@ LoadedData load_data(const DatasetSpec& d, const SelectionSpec& s) {
       break;
     case DatasetKind::cifar10:
       train_pool = load_cifar_split(dir, Split::train);
-      queries_from_train = s.split == Split::train;  // (was a copy of the whole training split)
+      queries_from_train = s.split == Split::train;
       if (s.test_count && !queries_from_train) query_pool = load_cifar_split(dir, Split::test);
       break;
     case DatasetKind::folder:

@@ -112,6 +112,23 @@ TEST_CASE("CIFAR-10 training batches load in order into one split, queries from 
   CHECK(a.queries.image(0)[100] == double((5 * 7 + 100) % 256) / 255.0);
   s.test_start = 6;  // past the split
   CHECK_THROWS_AS(load_data(d, s), InvalidArgument);
+  {  // selected out of order across the files (only these are decoded)
+    SelectionSpec picked = s;
+    picked.train_index_list = {5, 0, 3, 2};
+    picked.test_start = 0;
+    const LoadedData b = load_data(d, picked);
+    REQUIRE(b.train.n == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      const std::size_t rec = std::size_t(picked.train_index_list[i]);
+      for (std::size_t k = 0; k < 3072; k += 97) CHECK(b.train.image(i)[k] == double((rec * 7 + k) % 256) / 255.0);
+    }
+  }
+  {  // a bad label in a record no run selects is still found: files are validated whole
+    std::vector<std::uint8_t> bad(3073, 0);
+    bad[0] = 12;
+    std::ofstream(dir + "/data_batch_3.bin", std::ios::binary).write(reinterpret_cast<const char*>(bad.data()), std::streamsize(bad.size()));
+    CHECK_THROWS_WITH(load_data(d, s), Catch::Contains("data_batch_3.bin") && Catch::Contains("label 12"));
+  }
   // a truncated second batch is named in the error
   std::ofstream(dir + "/data_batch_2.bin", std::ios::binary).write("\x01\x02\x03", 3);
   s.test_start = 0;
