@@ -9,6 +9,7 @@
 #include "engine/cpu_kernels.hpp"
 #include "engine/pixel_outputs.hpp"
 #include "engine/softmax_store.hpp"
+#include "engine/topk_offer.hpp"
 #include "engine/topk_table.hpp"
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
@@ -33,31 +34,6 @@ double max_abs(const std::vector<double>& v) {
 // for any thread count) whose keys set the screen's floor on each pixel's final max (Screen).
 constexpr std::size_t kFloorImages = 8;
 
-// Top-k: offers a shift's logits (ShiftArgs::on_logits) to the slice's lists. A row whose logits
-// are all below their pixels' floors offers nothing (a vector pass: once the lists fill, most do
-// not); −inf, an incompatible key, is below every floor.
-struct TopkOffer {
-  TopkTable* table;
-  const double* l;  // the shift's logits, HW
-  int H, W;
-  std::int64_t train_id;
-  static void call(void* self, int ti, int tj) { static_cast<TopkOffer*>(self)->offer(ti, tj); }
-  void offer(int ti, int tj) {
-    const double* floor = table->floors();
-    for (int r = 0; r < H; ++r) {
-      const double* lr = l + std::size_t(r) * W;
-      const double* fr = floor + std::size_t(r) * W;
-      bool any = false;
-      for (int j = 0; j < W; ++j) any |= lr[j] >= fr[j];
-      if (!any) continue;
-      const std::size_t key_row = std::size_t((r + ti) % H) * W;
-      for (int j = 0; j < W; ++j)
-        if (lr[j] >= fr[j])
-          table->push(std::size_t(r) * W + std::size_t(j), TopkEntry{lr[j], train_id, std::int64_t(key_row + std::size_t(j + tj < W ? j + tj : j + tj - W))});
-    }
-  }
-};
-
 }  // namespace
 
 const char* cpu_engine_variant() { return cpu::kernels().name; }
@@ -79,12 +55,13 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   const std::size_t np = p.pattern_bits.size();
   cpu::KeyPositionStore positions;  // pixel weights, key bias, mask patterns: the same for every training image
   // The float32 screen (cpu_kernels.hpp) needs every key's logit to be a plain −D/2σ² (no strata,
-  // no key bias), no logits kept for top-k, a local window and values float32 can carry.
+  // no key bias), a local window and values float32 can carry. With top-k it also keeps every key
+  // that can still enter its pixel's list (Screen::list_floor).
   const int wh = p.win_h(), ww = p.win_w();
   const double mag = max_abs(p.keys.data);
   const double wmax = p.pixel_weight.empty() ? 1.0 : max_abs(p.pixel_weight);
   const bool weights_nonneg = std::all_of(p.pixel_weight.begin(), p.pixel_weight.end(), [](double w) { return w >= 0; });  // (its bound needs them)
-  const bool screened = weights_nonneg && !p.whole && !p.strata && p.key_bias.empty() && s.topk == 0 && wh <= cpu::kMaxScreenWindow &&
+  const bool screened = weights_nonneg && !p.whole && !p.strata && p.key_bias.empty() && wh <= cpu::kMaxScreenWindow &&
                         ww <= cpu::kMaxScreenWindow && mag < 1e15 && wmax < 1e15;
   const int margin = cpu::key_margin(p.dv0, p.dv1);
   const double skip_nats = cpu::skip_nats_for(double(train.n) * double(p.all_shifts ? HW : 1));
@@ -125,6 +102,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
       for (const auto& d : dmin)
         for (std::size_t m = 0; m < HW; ++m) floor_dmin[m] = std::min(floor_dmin[m], d[m]);
     }
+    SharedTopkFloors shared_floors(k > 0 ? HW : 0);
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
@@ -132,9 +110,11 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           const cpu::AccState st = partials[sl].view();
           AlignedVector<double> scratch(cpu::window_scratch_size(H, W, wh, ww)), l(HW);
           const QuerySetup& q = queries[img];
+          TopkTable slice_topk(k > 0 ? HW : 0, k);
           cpu::Screen screen;
           if (screened) {
             screen.init(C, H, W, wh, ww, qmag, wmax, skip_nats, p.inv_two_sigma2);
+            if (k > 0) screen.list_floor = slice_topk.floors();
             screen.set_floor(floor_dmin.data());
           }
           cpu::ShiftArgs sa = base;
@@ -146,8 +126,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           sa.screen = screened ? &screen : nullptr;
           sa.all_logits = k > 0;
           cpu::KeyImageStore key;
-          TopkTable slice_topk(k > 0 ? HW : 0, k);
-          TopkOffer offer{&slice_topk, l.data(), H, W, 0};
+          TopkOffer offer{&slice_topk, l.data(), H, W, 0, screened ? &screen : nullptr, st.rows.mx};
           if (k > 0) {
             sa.on_logits = TopkOffer::call;
             sa.logits_ctx = &offer;
@@ -158,6 +137,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
             const cpu::KeyImage kv = key.view(positions);
             const std::size_t nshift = p.all_shifts ? HW : 1;
             offer.train_id = train_ids[b];
+            if (k > 0) offer.sync(shared_floors);
             // A row of shifts per call (shifts_update reads the image rows once for several); with
             // top-k, offer reads each shift's logits between them.
             for (std::size_t t = 0; t < nshift; t += std::size_t(W)) K.shifts_update(st, sa, kv, int(t / W), 0, int(std::min<std::size_t>(W, nshift - t)));

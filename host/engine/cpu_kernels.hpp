@@ -5,6 +5,7 @@
 // optionally behind a float32 screen (Screen) that limits the fp64 work to the 4-pixel groups
 // that can have such a key, changing no result bit.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -114,6 +115,10 @@ struct Screen {
   int rest = 0;                 // shifts to run unscreened before screening again (most keys live)
   int run = 0;                  // length of the last such run
   int force = 0;                // tests: 1 always the per-group exact pass after the screen, 2 never
+  // Top-k: per pixel, the logit a key must reach to enter its list (TopkTable::floors; below
+  // −1e300 while the list is not full), or null. A key then stays live down to the lower of its
+  // pixel's running max − skip_nats and that logit, so that the screen drops no key a list needs.
+  const double* list_floor = nullptr;
   // For an H×W image, window wh×ww, a fp32 error bound from the largest |value| of queries and keys
   // (max_abs), the largest pixel weight (1 without weights) and the channel count.
   void init(int C, int H, int W, int wh, int ww, double max_abs, double max_weight, double skip_nats, double inv_two_sigma2);
@@ -122,8 +127,15 @@ struct Screen {
   void set_floor(const float* dmin);
   // The cut of a pixel whose running max is mx.
   float cut_for(double mx) const;
-  // The cut of pixel p whose running max is mx (with the floor, if any).
-  float cut_at(std::size_t p, double mx) const { return cut_for(floor.empty() || mx > floor[p] ? mx : floor[p]); }
+  // The cut of pixel p whose running max is mx (with the floor and the list floor, if any).
+  float cut_at(std::size_t p, double mx) const {
+    double m = floor.empty() || mx > floor[p] ? mx : floor[p];
+    if (list_floor) {
+      if (!(list_floor[p] > -1e300)) return INFINITY;  // a list still filling takes every key
+      m = std::min(m, list_floor[p] + skip_nats);
+    }
+    return cut_for(m);
+  }
 };
 
 // Longest window side the screen is used for (beyond it the exact per-group sums cost too much).
@@ -152,9 +164,11 @@ struct ShiftArgs {
   // test passes over exactly those, with or without the screen.
   bool all_logits = false;
   // Called after each shift's logits are in l (top-k reads them there), before the next shift
-  // overwrites them; null: no call. Only with all_logits and no screen (every shift then takes
-  // the full pass, which calls it).
-  void (*on_logits)(void* ctx, int ti, int tj) = nullptr;
+  // overwrites them; null: no call. Only with all_logits. With a screen (whose list_floor then
+  // keeps every key a list needs), a shift it rules out entirely gets no call, and after the
+  // per-group pass only the rows flagged in `rows` (one byte per row) hold logits, with −inf
+  // outside the groups it passed; rows null: every row holds its logits.
+  void (*on_logits)(void* ctx, int ti, int tj, const std::uint8_t* rows) = nullptr;
   void* logits_ctx = nullptr;
 };
 

@@ -81,10 +81,10 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
   const std::size_t group = whitened_group_images(nimg, train.n, HW);
 
   const double block_skip = cpu::skip_nats_for(double(train.n) * double(HW));
-  // The float32 screen (needs every key's logit with top-k, so not there): exact fp64 distances
-  // only for the (query, key panel) pairs it cannot rule out.
+  // The float32 screen: exact fp64 distances only for the (query, key panel) pairs it cannot rule
+  // out (with top-k, keys a list may take stay live: their logits are all computed).
   std::unique_ptr<WhitenedScreen> screen;
-  if (p.all_shifts && k == 0 && whitened_screen_enabled()) screen = std::make_unique<WhitenedScreen>(p, whitened_projection_columns(p.d));
+  if (p.all_shifts && whitened_screen_enabled()) screen = std::make_unique<WhitenedScreen>(p, whitened_projection_columns(p.d));
   const double push_skip = std::min(block_skip, cpu::kMaxPushSkip);
   const bool second = s.variance || s.effective_count;  // Σw², Σw(x − K)² only when asked for
   EstimatorOutputs out = make_outputs(s, nimg, y.shape, Backend::cpu);
@@ -105,6 +105,8 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
       for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[g][(HW - 1) * L], L, &qw[g][m * L]);
     }
     if (screen) screen->set_queries(qw, ng, mpad);
+    std::vector<std::unique_ptr<SharedTopkFloors>> shared_floors(k > 0 ? ng : 0);  // (atomics: not movable)
+    for (auto& f : shared_floors) f = std::make_unique<SharedTopkFloors>(HW);
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
@@ -122,6 +124,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             if (cancel) return;
             load_keys(p, train, b, npad, w);
             if (sw) sw->new_image(&w.kw, &w.kP, npad);
+            for (std::size_t g = 0; g < shared_floors.size(); ++g) shared_floors[g]->exchange(slice_topk[g], [](std::size_t) {});
             for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
               std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
               const double* q = qw[g].data();
@@ -150,7 +153,8 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
                   cpu::WhitenedDistanceArgs args{int(L), cnt, &q[m0 * L], w.kP.data() + n0 * L, w.D.data()};
                   bool any[MQ];
                   // float32 distances first; exact ones only where a key may be live
-                  const bool screened = sw && sw->screen_block(K, g, m0, n0, cnt, st.data(), push_skip, p.inv_two_sigma2, any);
+                  const bool screened = sw && sw->screen_block(K, g, m0, n0, cnt, st.data(), push_skip, p.inv_two_sigma2, any,
+                                                                  k > 0 ? slice_topk[g].floors() : nullptr);
                   if (screened) args.live = sw->live();
                   K.whitened_distances(args);
                   for (std::size_t i = 0; i < MQ && m0 + i < HW; ++i) {

@@ -121,7 +121,7 @@ void WhitenedScreenWorker::new_image(const std::vector<double>* kw, const Aligne
 }
 
 bool WhitenedScreenWorker::screen_block(const cpu::Kernels& K, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt,
-                                        const SoftmaxAcc<double>* st, double skip, double inv_two_sigma2, bool* any) {
+                                        const SoftmaxAcc<double>* st, double skip, double inv_two_sigma2, bool* any, const double* list_floor) {
   constexpr std::size_t MQ = cpu::kWhitenedQueries;
   if (!usable_) return false;
   if (rest_ > 0) {
@@ -138,7 +138,11 @@ bool WhitenedScreenWorker::screen_block(const cpu::Kernels& K, std::size_t g, st
   std::size_t nq = 0;
   for (std::size_t i = 0; i < MQ && m0 + i < HW_; ++i, ++nq) {  // (padding queries: never live)
     const std::size_t at = g * HW_ + m0 + i;
-    const double mx = st[m0 + i].mx;
+    double mx = st[m0 + i].mx;
+    if (list_floor) {  // a key the list can take is live too: −inf (every key live) while it fills
+      const double lf = list_floor[m0 + i];
+      mx = lf > -1e300 ? std::min(mx, lf + skip) : -INFINITY;
+    }
     if (!(cut_mx_[at] == mx)) {  // (NaN: not yet for this image)
       cut_mx_[at] = mx;
       cuts_[at] = screen_.cuts(bounds_, live_distance(mx, skip, inv_two_sigma2));

@@ -89,8 +89,10 @@ class WhitenedScreenWorker {
   // The block of queries m0 … m0 + 5 of query image g (softmax states st, indexed by pixel)
   // against keys n0 … n0 + cnt: false when it runs unscreened; else live() holds its verdicts and
   // any[i] whether query i has a live panel. skip: push_block's drop threshold in nats.
+  // list_floor (top-k; or null): per pixel, the logit a key must reach to enter its list
+  // (TopkTable::floors): keys down to it stay live too.
   bool screen_block(const cpu::Kernels& K, std::size_t g, std::size_t m0, std::size_t n0, std::size_t cnt, const SoftmaxAcc<double>* st,
-                    double skip, double inv_two_sigma2, bool* any);
+                    double skip, double inv_two_sigma2, bool* any, const double* list_floor = nullptr);
   const std::uint8_t* live() const { return live_.data(); }
   const WhitenedScreenStats& stats() const { return stats_; }
 
@@ -98,7 +100,7 @@ class WhitenedScreenWorker {
   const WhitenedScreen& screen_;
   std::size_t HW_;
   int rest_ = 0, run_ = 0;
-  std::vector<double> cut_mx_;                 // per (query image, pixel): the running max its cuts are for (NaN: none yet)
+  std::vector<double> cut_mx_;                 // per (query image, pixel): the max its cuts are for (running, or lowered by top-k; NaN: none yet)
   std::vector<WhitenedScreen::Cuts> cuts_;
   const std::vector<double>* kw_ = nullptr;
   const AlignedVector<double>* kP_ = nullptr;

@@ -3,10 +3,13 @@
 // engine, the host emulation of the CUDA engine and the CUDA engine itself.
 #pragma once
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "engine/engine_helpers.hpp"
 #include "engine/problem.hpp"
@@ -219,6 +222,46 @@ inline std::vector<std::pair<lemmse::Images, lemmse::Images>> real_sets(std::siz
     sets.emplace_back(ld.train, ld.queries);
   }
   return sets;
+}
+
+// CPU top-k at small σ, where the engines' float32 screens drop most keys and keep those a list
+// may take, down to the k-th best logit any slice has reached (SharedTopkFloors), on each of sets
+// (training set, one clean image; several 16-image slices): the reference's lists (logits to
+// rel·(1 + |ℓ|)), the same lists for 1, 2 and 3 threads and, if screen_off names one, with that
+// variable set to 0 (the screen off), and the same estimate and log-density bits as without top-k
+// (the lists change which keys the screen passes, never the softmax).
+inline void check_topk_behind_screen(const std::vector<std::pair<lemmse::Images, lemmse::Images>>& sets, const std::string& problem,
+                                     lemmse::PreinverseKind pre, const std::vector<double>& sigmas, double rel, const char* screen_off) {
+  using namespace lemmse;
+  for (const auto& [train, clean] : sets)
+    for (double sigma : sigmas) {
+      const ImageShape shape = train.shape;
+      INFO(problem << " C=" << shape.c << " H=" << shape.h << " N=" << train.n << " sigma=" << sigma);
+      ForwardOperator A = make_forward_operator(problem, shape, Compat::consistent);
+      PreInverse B = make_preinverse(pre, A, Compat::consistent);
+      Images y = make_measurements(clean, A, sigma, 7);
+      EstimatorSettings s = settings(EstimatorKind::lemmse, 3, sigma);
+      s.topk = 8;
+      s.threads = 2;
+      const auto run = [&](Backend b) { return run_estimator(s, b, train, iota_ids(train.n), A, B, y); };
+      const EstimatorOutputs ref = run(Backend::reference), cpu = run(Backend::cpu);
+      REQUIRE(cpu.backend == Backend::cpu);
+      check_topk(ref, cpu, y.n, shape.pixels(), s.topk, [rel](double l, std::int64_t) { return rel * (1 + std::fabs(l)); });
+      for (int t : {1, 3}) {
+        s.threads = t;
+        check_same_topk(cpu, run(Backend::cpu));
+      }
+      if (screen_off) {
+        setenv(screen_off, "0", 1);
+        const EstimatorOutputs off = run(Backend::cpu);
+        unsetenv(screen_off);
+        check_same_topk(cpu, off);
+      }
+      s.topk = 0;
+      const EstimatorOutputs plain = run(Backend::cpu);
+      CHECK(std::memcmp(plain.estimate.data.data(), cpu.estimate.data.data(), cpu.estimate.data.size() * 8) == 0);
+      CHECK(std::memcmp(plain.log_density.data(), cpu.log_density.data(), cpu.log_density.size() * 8) == 0);
+    }
 }
 
 }  // namespace lemmse_test

@@ -14,6 +14,7 @@
 #include "engine/cpu_kernels.hpp"
 #include "lemmse/errors.hpp"
 #include "engine/softmax_store.hpp"
+#include "engine/topk_offer.hpp"
 #include "kernels/online_softmax.hpp"
 
 using namespace lemmse;
@@ -251,12 +252,14 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
               }
           }
         }
-        // force −1: no screen; chunk: shifts per shifts_update call (the last of a row: the rest).
-        const auto run = [&](int force, bool floor, int chunk) {
+        // force −1: no screen; chunk: shifts per shifts_update call (the last of a row: the rest);
+        // lists: top-k lists to fill through the per-shift hook (every logit kept), or null.
+        const auto run = [&](int force, bool floor, int chunk, TopkTable* lists = nullptr) {
           std::vector<double> scratch(cpu::window_scratch_size(k.H, k.W, k.P, k.P)), l(HW);
           cpu::Screen screen;
           screen.init(k.C, k.H, k.W, k.P, k.P, 1.0, k.weight ? 1.5 : 1.0, skip, inv);
           screen.force = force;
+          if (lists) screen.list_floor = lists->floors();
           if (floor) {
             screen.set_floor(dmin.data());
             bool below = true, close = true;  // a lower bound on the max, and a tight one
@@ -271,8 +274,15 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
                             true, scratch.data(), l.data(), skip, force < 0 ? nullptr : &screen};
           auto st = std::make_unique<cpu::AccStore>();
           st->init(k.H, k.W, k.C);
+          TopkOffer offer{lists, l.data(), k.H, k.W, 0, force < 0 ? nullptr : &screen, st->view().rows.mx};
+          if (lists) {
+            sa.all_logits = true;
+            sa.on_logits = TopkOffer::call;
+            sa.logits_ctx = &offer;
+          }
           cpu::KeyImageStore store;
           for (int b = 0; b < 3; ++b) {
+            offer.train_id = b;
             store.fill(k.C, k.H, k.W, margin, keys[b].data(), vals[b].data());
             for (int ti = 0; ti < k.H; ++ti)
               for (int tj = 0; tj < k.W; tj += chunk) K->shifts_update(st->view(), sa, store.view(positions), ti, tj, std::min(chunk, k.W - tj));
@@ -299,6 +309,27 @@ TEST_CASE("CPU window kernel: the float32 screen changes no bit of the softmax s
           for (int c = 0; c < k.C; ++c) worst = std::max(worst, std::fabs((y.pivot[c] + y.a1[c] / y.s) - (x.pivot[c] + x.a1[c] / x.s)));
         }
         CHECK(worst < 1e-14);
+        // Top-k through the hook: with every screen mode (its cuts lowered to the lists' floors)
+        // the lists are the unscreened run's, and so is the state.
+        TopkTable all(HW, 3);
+        const auto ref_k = run(-1, false, 1, &all);
+        for (const auto& [force, floor] : std::vector<std::pair<int, bool>>{{1, false}, {0, false}, {2, false}, {1, true}, {0, true}}) {
+          INFO("top-k, force=" << force << " floor=" << floor);
+          TopkTable got(HW, 3), want = all;  // (sorted() sorts a heap in place: once per copy)
+          const auto state = run(force, floor, k.W, &got);
+          if (!floor) CHECK(same_state(*ref_k, *state, HW, k.C));
+          std::size_t differ = 0;
+          for (std::size_t m = 0; m < HW; ++m) {
+            int na = 0, ng = 0;
+            const TopkEntry* ea = want.sorted(m, &na);
+            const TopkEntry* eg = got.sorted(m, &ng);
+            bool same = na == ng;
+            for (int i = 0; same && i < na; ++i)
+              same = ea[i].logit == eg[i].logit && ea[i].image == eg[i].image && ea[i].position == eg[i].position;
+            differ += same ? 0 : 1;
+          }
+          CHECK(differ == 0);
+        }
       }
 }
 
