@@ -50,7 +50,7 @@ __device__ __forceinline__ void band_block(const WindowTileArgs& a, int slice0) 
     __syncthreads();  // every warp is done with the previous key image
     band_load_image(a, sh, b, tid, nthreads);
     __syncthreads();
-    const float* val = a.vals + std::size_t(b) * std::size_t(C) * std::size_t(a.HW);
+    const float* val = a.vals + std::size_t(b - a.key0) * std::size_t(C) * std::size_t(a.HW);
     for (int ti = 0; ti < nti; ++ti)
       for (int tj = 0; tj < ntj; ++tj) {
         int kc = L.j + tj;

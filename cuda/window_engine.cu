@@ -35,6 +35,21 @@ __global__ void window_merge_kernel(WindowTileArgs a, TileOutputs o, long long n
   if (!tile_merge_pixel(a, o, i / a.HW, int(i % a.HW))) atomicMin(first_empty, (unsigned long long)i);
 }
 
+// A streamed training set: the chunk's slices folded into each pixel's carried state, and after
+// the last chunk the outputs from it (tile_carry_pixel: the same merges in the same order).
+__global__ void window_fold_kernel(WindowTileArgs a, SoftmaxAcc<double>* carry, long long nimg) {
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= nimg * a.HW) return;
+  tile_carry_pixel(a, carry, i / a.HW, int(i % a.HW));
+}
+
+__global__ void window_write_kernel(WindowTileArgs a, TileOutputs o, const SoftmaxAcc<double>* carry, long long nimg,
+                                    unsigned long long* first_empty) {
+  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= nimg * a.HW) return;
+  if (!tile_write_pixel(a, o, carry[i], i / a.HW, int(i % a.HW))) atomicMin(first_empty, (unsigned long long)i);
+}
+
 // Shared memory a block may use on the current device (opt-in limit).
 std::size_t device_shared_limit() {
   int dev = 0, v = 0;
@@ -107,13 +122,13 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
     if (why) *why = "an image this size needs " + std::to_string(need) + " bytes of shared memory per block; the device has " + std::to_string(have);
     return false;
   }
-  // One query image must fit beside the training set (float32 keys and values: the bulk of what
-  // the engine keeps resident; tile_args leaves the training set out of its sizes).
+  // One query image must fit beside the training set, or beside a chunk of it (float32 keys and
+  // values; tile_args leaves the training set out of its sizes).
   std::size_t free_b = 0, total_b = 0;
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const double resident = 2.0 * double(p.keys.data.size()) * 4.0;
+  const double train_bytes = 2.0 * double(p.keys.data.size()) * 4.0;
   const int nslice = int((p.keys.n + kTileSlice - 1) / kTileSlice);
-  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, nslice, s.topk, std::min(nslice, kSlicesPerLaunch), 1, resident, double(free_b));
+  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, nslice, s.topk, std::min(nslice, kSlicesPerLaunch), 1, 0.0, train_bytes, double(free_b));
   if (plan.group == 0 && why) *why = plan.why;
   return plan.group > 0;
 }
@@ -131,41 +146,53 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   }();
   WindowTileArgs a = in.args;
   const std::size_t HW = std::size_t(a.HW), C = std::size_t(a.C);
-  const std::size_t per_image_partial = std::size_t(a.nslice) * (3 + 3 * C) * HW * sizeof(double);
+  const std::size_t per_slice_partial = (3 + 3 * C) * HW * sizeof(double);
   const int k = s.topk;
 
-  // Device memory (engine/cuda_memory_plan.hpp): the training set (keys and values, float32), the
-  // queries and the outputs stay resident; the fp64 slice partials and top-k heaps are sized per
-  // group of query images. LEMMSE_TOPK_SLOTS=n caps the slots (tests: several launches per slot;
-  // same lists).
+  // Device memory (engine/cuda_memory_plan.hpp): the queries and the outputs stay resident, and the
+  // training set (keys and values, float32) when it fits, else it streams in chunks of whole
+  // slices (each group of query images then reads the whole set once more); the fp64 slice
+  // partials and top-k heaps are sized per group of query images. LEMMSE_TOPK_SLOTS=n caps the
+  // slots, LEMMSE_WINDOW_CHUNK=n the chunk (tests: same lists, same bits).
   std::size_t free_b = 0, total_b = 0;
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const double resident = double(p.keys.data.size() + train.data.size() + in.q.size() + in.weight.size() + 2 * in.dshift.size()) * 4.0 +
-                          double(in.valid.size()) + double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
-  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, a.nslice, k, std::min(a.nslice, kSlicesPerLaunch), in.nimg, resident, double(free_b));
+  const double resident = double(in.q.size() + in.weight.size() + 2 * in.dshift.size()) * 4.0 + double(in.valid.size()) +
+                          double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
+  const double train_bytes = double(p.keys.data.size() + train.data.size()) * 4.0;
+  const WindowCudaPlan plan =
+      plan_window_cuda(a.HW, a.C, a.nslice, k, std::min(a.nslice, kSlicesPerLaunch), in.nimg, resident, train_bytes, double(free_b));
   if (plan.group == 0) throw ResourceError(plan.why + " (reduce --train-count, --test-count or --topk, or use --backend cpu)");
   const int slots = plan.slots;
   const std::size_t group = plan.group;
   const int per_launch = k > 0 ? slots : kSlicesPerLaunch;
+  const int chunk = plan.chunk;
+  const bool streamed = chunk < a.nslice;
+  const std::size_t image_floats = C * HW;
+  const std::size_t held_images = streamed ? std::size_t(chunk) * kTileSlice : train.n;
+  a.partial_slices = streamed ? chunk : a.nslice;
 
   Stream stream;
   const cudaStream_t st = stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<float> d_q(in.q, st), d_keys(p.keys.data.size()), d_vals(train.data.size()), d_weight(in.weight, st);
-  {
-    // Keys (B A x) and values (x) as float32: converted on the host's threads into pinned chunks
-    // while the previous chunk is copied.
-    StagedUpload up(st, staged_upload_chunk(), s.threads);
-    up.to_float(d_keys.get(), p.keys.data.data(), p.keys.data.size());
-    up.to_float(d_vals.get(), train.data.data(), train.data.size());
+  DeviceArray<float> d_q(in.q, st), d_keys(held_images * image_floats), d_vals(held_images * image_floats), d_weight(in.weight, st);
+  // Keys (B A x) and values (x) of training images [b0, b1) as float32: converted on the host's
+  // threads into pinned chunks while the previous chunk is copied (stream-ordered after the
+  // kernels that read the buffers before).
+  StagedUpload up(st, staged_upload_chunk(), s.threads);
+  auto upload = [&](std::size_t b0, std::size_t b1) {
+    NvtxRange r("upload training images");
+    up.to_float(d_keys.get(), p.keys.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
+    up.to_float(d_vals.get(), train.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
     up.finish();
-  }
+  };
+  if (!streamed) upload(0, train.n);
   DeviceArray<double> d_dshift(in.dshift, st);
   DeviceArray<std::uint8_t> d_valid(in.valid, st);
   DeviceArray<int> d_pattern(in.pattern, st);
   TileHostOutputs ho = make_tile_outputs(s, in);
   DeviceArray<double> d_est(ho.estimate.size()), d_var(ho.variance.size()), d_logd(ho.log_density.size()),
-      d_eff(ho.effective_count.size()), d_partial(group * per_image_partial / sizeof(double));
+      d_eff(ho.effective_count.size()), d_partial(group * std::size_t(a.partial_slices) * per_slice_partial / sizeof(double));
+  DeviceArray<SoftmaxAcc<double>> d_carry(streamed ? group * HW : 0);
   DeviceArray<unsigned long long> d_empty(1);
   DeviceArray<TopkEntry> d_topk(group * std::size_t(slots) * HW * std::size_t(k));
   DeviceArray<int> d_topk_count(group * std::size_t(slots) * HW);
@@ -210,14 +237,28 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       ga.q = d_q.get() + g0 * C * HW;
       ga.valid = d_valid.get() ? d_valid.get() + g0 * HW * std::size_t(a.npat) : nullptr;
       if (k > 0) LEMMSE_CUDA_CHECK(cudaMemsetAsync(d_topk_count.get(), 0, d_topk_count.n * sizeof(int), st));
-      for (int s0 = 0; s0 < a.nslice; s0 += per_launch) {
-        NvtxRange r(band ? "window band" : "window tiles");
-        const int ns = std::min(per_launch, a.nslice - s0);
-        launch(dim3(unsigned(ns), unsigned(ng)), ga, s0);
-        if (s.progress) {
-          LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
-          const double done = double(g0) * double(train.n) + double(ng) * double(std::min<long long>((long long)(s0 + ns) * kTileSlice, a.ntrain));
-          if (!s.progress(done, total_work)) throw Cancelled("cancelled by the progress callback");
+      for (int c0 = 0; c0 < a.nslice; c0 += chunk) {
+        const int c1 = std::min(a.nslice, c0 + chunk);
+        if (streamed) {
+          upload(std::size_t(c0) * kTileSlice, std::min(train.n, std::size_t(c1) * kTileSlice));
+          ga.key0 = (long long)c0 * kTileSlice;
+          ga.partial_first = c0;
+        }
+        for (int s0 = c0; s0 < c1; s0 += per_launch) {
+          NvtxRange r(band ? "window band" : "window tiles");
+          const int ns = std::min(per_launch, c1 - s0);
+          launch(dim3(unsigned(ns), unsigned(ng)), ga, s0);
+          if (s.progress) {
+            LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));
+            const double done = double(g0) * double(train.n) + double(ng) * double(std::min<long long>((long long)(s0 + ns) * kTileSlice, a.ntrain));
+            if (!s.progress(done, total_work)) throw Cancelled("cancelled by the progress callback");
+          }
+        }
+        if (streamed) {
+          NvtxRange r("fold chunk");
+          const long long npix = (long long)(ng * HW);
+          window_fold_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, d_carry.get(), (long long)ng);
+          LEMMSE_CUDA_CHECK(cudaGetLastError());
         }
       }
       NvtxRange r("merge slices");
@@ -227,7 +268,10 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       unsigned long long none = ULLONG_MAX, first = 0;
       LEMMSE_CUDA_CHECK(cudaMemcpyAsync(d_empty.get(), &none, sizeof none, cudaMemcpyHostToDevice, st));
       const long long npix = (long long)(ng * HW);
-      window_merge_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, o, (long long)ng, d_empty.get());
+      if (streamed)
+        window_write_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, o, d_carry.get(), (long long)ng, d_empty.get());
+      else
+        window_merge_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, o, (long long)ng, d_empty.get());
       LEMMSE_CUDA_CHECK(cudaGetLastError());
       LEMMSE_CUDA_CHECK(cudaMemcpyAsync(&first, d_empty.get(), sizeof first, cudaMemcpyDeviceToHost, st));
       LEMMSE_CUDA_CHECK(cudaStreamSynchronize(st));

@@ -6,6 +6,7 @@
 #include "kernels/online_softmax.hpp"
 #include "kernels/topk.hpp"
 #include "kernels/whitened_tile.hpp"
+#include "kernels/window_tile.hpp"
 #include "engine/whitened_cpu.hpp"
 #include "util/format.hpp"
 #include "util/parse.hpp"
@@ -18,14 +19,27 @@ int topk_slot_count(int max_slots, double budget, double slot_bytes) {
   return int(std::max(0.0, std::min<double>(slots, std::floor(budget / slot_bytes))));
 }
 
-WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double free_bytes) {
+WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double train_bytes,
+                                double free_bytes) {
   WindowCudaPlan plan;
-  const double partial = double(nslice) * (3.0 + 3.0 * C) * double(HW) * 8.0;
+  const double slice_partial = (3.0 + 3.0 * C) * double(HW) * 8.0;  // one slice's fp64 state of one image
+  const double slice_train = double(kTileSlice) * 2.0 * C * double(HW) * 4.0;  // one slice's keys and values
   const double slot = topk > 0 ? double(topk_slot_bytes(HW, topk)) : 0.0;
-  const double budget = std::min(0.5 * (0.9 * free_bytes - resident), 8.0 * 1073741824.0);
-  if (resident + partial + slot > 0.9 * free_bytes || (topk > 0 && partial + slot > budget)) {
-    plan.why = "the CUDA engine needs about " + gib(resident + partial + slot) + " of device memory (" + gib(resident) +
-               " for the training set, queries and outputs) but " + gib(free_bytes) + " is free";
+  // LEMMSE_WINDOW_CHUNK=n (tests: several chunks): at most n training images per chunk, rounded
+  // down to whole slices (at least one).
+  int chunk = nslice;
+  if (const long cap = env_count("LEMMSE_WINDOW_CHUNK", 1, 1L << 40)) chunk = int(std::min<long>(nslice, std::max(1L, cap / kTileSlice)));
+  if (chunk == nslice && resident + train_bytes + nslice * slice_partial + slot > 0.9 * free_bytes)  // streamed: a quarter of it
+    chunk = int(std::max(1.0, std::min<double>(nslice - 1, std::floor(0.25 * 0.9 * free_bytes / slice_train))));
+  plan.chunk = chunk;
+  // Streamed, the partials hold one chunk's slices and a carried state (one slice's size).
+  const double held = chunk == nslice ? resident + train_bytes : resident + chunk * slice_train;
+  const double partial = chunk == nslice ? nslice * slice_partial : (chunk + 1) * slice_partial;
+  const double budget = std::min(0.5 * (0.9 * free_bytes - held), 8.0 * 1073741824.0);
+  if (held + partial + slot > 0.9 * free_bytes || (topk > 0 && partial + slot > budget)) {
+    plan.why = "the CUDA engine needs about " + gib(held + partial + slot) + " of device memory (" + gib(held) +
+               " for the training set" + (chunk < nslice ? " (a chunk of " + std::to_string(chunk * kTileSlice) + " images)" : std::string()) +
+               ", queries and outputs) but " + gib(free_bytes) + " is free";
     return plan;
   }
   // Top-k: as many slots as a launch has slices (each slot then holds one slice per launch),
@@ -33,7 +47,7 @@ WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slo
   plan.slots = topk > 0 ? topk_slot_count(max_slots, budget - partial, slot) : 0;
   const double per_image = partial + plan.slots * slot;
   plan.group = std::size_t(std::max(1.0, std::min({double(nimg), std::floor(budget / per_image), 65535.0})));
-  plan.bytes = resident + double(plan.group) * per_image;
+  plan.bytes = held + double(plan.group) * per_image;
   return plan;
 }
 

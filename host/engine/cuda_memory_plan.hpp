@@ -15,19 +15,24 @@ namespace lemmse {
 constexpr int kMaxTopkSlots = 1024;
 int topk_slot_count(int max_slots, double budget, double slot_bytes);
 
-// The CUDA window engine's plan: the training set (keys and values in float32), the queries and
-// the outputs stay resident (`resident` bytes); query images go through in groups, each holding
-// its fp64 slice partials (nslice × (3 + 3C) × HW doubles per image) and top-k heaps (`slots`
-// slots of HW heaps per image, at most max_slots: a launch's slices). The groups take at most
-// the smaller of half of what 90 % of the free memory leaves beside `resident` and 8 GiB, and at
-// most 65,535 images (a launch's grid height); group == 0: one image does not fit (why says so).
+// The CUDA window engine's plan: the queries and the outputs stay resident (`resident` bytes), and
+// the training set (keys and values in float32, `train_bytes`) too when it fits; else it streams
+// in chunks of `chunk` 16-image slices (at most a quarter of 90 % of the free memory, at least one
+// slice; LEMMSE_WINDOW_CHUNK=n images caps it). Query images go through in groups, each holding its
+// fp64 slice partials ((3 + 3C) × HW doubles per slice and image: every slice's, or a chunk's and
+// a carried state when streamed) and top-k heaps (`slots` slots of HW heaps per image, at most
+// max_slots: a launch's slices). The groups take at most the smaller of half of what 90 % of the
+// free memory leaves beside what stays resident and 8 GiB, and at most 65,535 images (a launch's
+// grid height); group == 0: one image does not fit (why says so).
 struct WindowCudaPlan {
   std::size_t group = 0;
   int slots = 0;
-  double bytes = 0;  // resident + the groups' buffers
+  int chunk = 0;     // slices per upload of the training set: nslice when it stays resident
+  double bytes = 0;  // what stays resident + the chunk + the groups' buffers
   std::string why;
 };
-WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double free_bytes);
+WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double train_bytes,
+                                double free_bytes);
 
 // The CUDA whitened engine's plan: query images go through in groups (each group's whitened
 // queries, fp64 slice partials and top-k heaps are on the device at once) and, within a group,

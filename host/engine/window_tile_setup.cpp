@@ -55,6 +55,8 @@ TileInputs prepare_tile_inputs(const EstimatorSettings& s, const Problem& p, con
   a.valid = nullptr;
   a.ntrain = (long long)train.n;
   a.nslice = int((train.n + kTileSlice - 1) / kTileSlice);
+  a.partial_first = 0;  // (the whole set's slices; the engine narrows these when it streams chunks)
+  a.partial_slices = a.nslice;
   a.topk = s.topk;  // the heaps and their slot count are set by the caller
   a.topk_slots = 1;
   // The band kernel drops keys more than ln K + 38 nats below the running maximum (K keys per

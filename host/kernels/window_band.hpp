@@ -192,7 +192,7 @@ LEMMSE_HD void band_begin_lane(const WindowTileArgs& a, const BandShared& sh, co
 
 // Stages training image b's keys (values are read from global memory, by screened keys only).
 LEMMSE_HD void band_load_image(const WindowTileArgs& a, const BandShared& sh, long long b, int tid, int nthreads) {
-  const std::size_t n = std::size_t(a.C) * std::size_t(a.HW), off = std::size_t(b) * n;
+  const std::size_t n = std::size_t(a.C) * std::size_t(a.HW), off = std::size_t(b - a.key0) * n;
   for (std::size_t i = std::size_t(tid); i < n; i += std::size_t(nthreads)) sh.key[i] = a.keys[off + i];
 }
 

@@ -48,8 +48,9 @@ struct WindowTileArgs {
   double inv_two_sigma2;       // 1 / 2σ²
   double scale2;               // log2(e) / 2σ²
   const float* q;              // nimg × C × HW query images (v = B y), this launch's first image first
-  const float* keys;           // ntrain × C × HW keys (B A x_b)
-  const float* vals;           // ntrain × C × HW values (x_b)
+  const float* keys;           // C × HW keys (B A x_b) of training images key0, key0 + 1, … (all, or the uploaded chunk)
+  const float* vals;           // C × HW values (x_b) of the same images
+  long long key0;              // training index of the first image keys and vals hold (0 unless the set streams in chunks)
   const float* weight;         // HW pixel weights at key pixels, or null
   const double* dshift;        // HW: −2σ² bias(n), added to the distance, or null
   double dshift_max;           // max |dshift| (0 without)
@@ -62,7 +63,9 @@ struct WindowTileArgs {
   int npat;
   long long ntrain;
   int nslice;
-  double* partial;             // nimg × nslice states of (3 + 3C) × HW doubles (SoftmaxRows layout)
+  double* partial;             // nimg × partial_slices states of (3 + 3C) × HW doubles (SoftmaxRows layout)
+  int partial_first;           // the slice whose state comes first in partial (0 unless the set streams in chunks)
+  int partial_slices;          // slice states per image in partial (nslice, or a chunk's)
   // Top-k (topk > 0; the tiled kernel's TOPK instances): a heap of topk keys per (query image, slot,
   // pixel). Slice sl uses slot sl % topk_slots; the slices of one slot run in successive launches,
   // so no two blocks touch a heap at once. The best k of a set do not depend on the order its keys
@@ -129,7 +132,7 @@ LEMMSE_HD TileShared tile_shared_layout(const WindowTileArgs& a, void* base, int
 // The fp64 state of (image, slice) in the partial buffer.
 LEMMSE_HD SoftmaxRows tile_partial(const WindowTileArgs& a, long long img, int slice) {
   const std::size_t HW = std::size_t(a.HW);
-  double* b = a.partial + (std::size_t(img) * std::size_t(a.nslice) + std::size_t(slice)) * (3 + 3 * std::size_t(a.C)) * HW;
+  double* b = a.partial + (std::size_t(img) * std::size_t(a.partial_slices) + std::size_t(slice - a.partial_first)) * (3 + 3 * std::size_t(a.C)) * HW;
   return SoftmaxRows{HW, a.C, b, b + HW, b + 2 * HW, b + 3 * HW, b + (3 + std::size_t(a.C)) * HW, b + (3 + 2 * std::size_t(a.C)) * HW};
 }
 
@@ -226,7 +229,7 @@ LEMMSE_HD void tile_begin(const WindowTileArgs& a, const TileShared& sh, TileThr
 
 // Stages training image b (keys and values) in shared memory.
 LEMMSE_HD void tile_load_image(const WindowTileArgs& a, const TileShared& sh, long long b, int tid) {
-  const std::size_t n = std::size_t(a.C) * std::size_t(a.HW), off = std::size_t(b) * n;
+  const std::size_t n = std::size_t(a.C) * std::size_t(a.HW), off = std::size_t(b - a.key0) * n;
   for (std::size_t i = std::size_t(tid); i < n; i += kTileThreads) {
     sh.key[i] = a.keys[off + i];
     sh.val[i] = a.vals[off + i];
@@ -504,10 +507,13 @@ struct TileOutputs {
   double* effective_count; // nimg × HW, or null
 };
 
-LEMMSE_HD bool tile_merge_pixel(const WindowTileArgs& a, const TileOutputs& o, long long img, int m) {
-  SoftmaxAcc<double> acc;
-  softmax_init(acc);
-  for (int sl = 0; sl < a.nslice; ++sl) softmax_merge(acc, softmax_rows_at(tile_partial(a, img, sl), std::size_t(m)), a.C);
+// Merges slices s0 … s1 − 1 of (img, pixel m) into acc, in slice order.
+LEMMSE_HD void tile_fold_slices(const WindowTileArgs& a, SoftmaxAcc<double>& acc, long long img, int m, int s0, int s1) {
+  for (int sl = s0; sl < s1; ++sl) softmax_merge(acc, softmax_rows_at(tile_partial(a, img, sl), std::size_t(m)), a.C);
+}
+
+// The outputs of (img, pixel m) from its merged state.
+LEMMSE_HD bool tile_write_pixel(const WindowTileArgs& a, const TileOutputs& o, const SoftmaxAcc<double>& acc, long long img, int m) {
   if (!(acc.s > 0)) return false;
   const std::size_t HW = std::size_t(a.HW), pix = std::size_t(img) * HW + std::size_t(m);
   for (int c = 0; c < a.C; ++c) {
@@ -518,6 +524,23 @@ LEMMSE_HD bool tile_merge_pixel(const WindowTileArgs& a, const TileOutputs& o, l
   if (o.log_density) o.log_density[pix] = softmax_log_density(acc);
   if (o.effective_count) o.effective_count[pix] = softmax_effective_count(acc);
   return true;
+}
+
+LEMMSE_HD bool tile_merge_pixel(const WindowTileArgs& a, const TileOutputs& o, long long img, int m) {
+  SoftmaxAcc<double> acc;
+  softmax_init(acc);
+  tile_fold_slices(a, acc, img, m, 0, a.nslice);
+  return tile_write_pixel(a, o, acc, img, m);
+}
+
+// A training set streamed in chunks (the partial buffer then holds one chunk's slices): after
+// each chunk its slices are folded into the pixel's carried state (carry: nimg × HW, initialised by
+// the first chunk), and the outputs come from the carry after the last — the same merges in the
+// same order as tile_merge_pixel, so the same bits.
+LEMMSE_HD void tile_carry_pixel(const WindowTileArgs& a, SoftmaxAcc<double>* carry, long long img, int m) {
+  SoftmaxAcc<double>& acc = carry[std::size_t(img) * std::size_t(a.HW) + std::size_t(m)];
+  if (a.partial_first == 0) softmax_init(acc);
+  tile_fold_slices(a, acc, img, m, a.partial_first, a.partial_first + a.partial_slices < a.nslice ? a.partial_first + a.partial_slices : a.nslice);
 }
 
 }  // namespace lemmse

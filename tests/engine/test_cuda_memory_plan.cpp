@@ -3,6 +3,7 @@
 // whole slices; groups of query images make any number of them fit (the CIFAR-10 test set: 10,000
 // images); what cannot fit is refused with the reason; the tuning variables cap the plan.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <string>
 
 #include "engine/cuda_memory_plan.hpp"
@@ -66,7 +67,7 @@ TEST_CASE("CUDA whitened plan: within 80 % of free memory, whole slices, groups 
               CHECK(plan.slots == 0);
             }
           }
-          CHECK(last_group > 0);  // 140 GiB holds every case above
+          CHECK(last_group > 0);  // (140 GiB: resident)  // 140 GiB holds every case above
         }
 }
 
@@ -135,20 +136,28 @@ TEST_CASE("CUDA window plan: within 90 % of free memory, groups of 1 to nimg wit
       for (std::size_t nimg : {1, 7, 10000})
         for (int k : {0, 10}) {
           const int HW = C == 1 ? 784 : 1024;
-          const double resident = 2.0 * 16 * nslice * C * HW * 4.0;  // the training set in float32
-          const double partial = double(nslice) * (3 + 3 * C) * HW * 8.0;
+          const double train = 2.0 * 16 * nslice * C * HW * 4.0;  // the training set in float32
+          const double slice_partial = (3 + 3 * C) * HW * 8.0;
           std::size_t last_group = 0;
           for (double free_b : {0.01 * kGiB, 0.25 * kGiB, 2 * kGiB, 16 * kGiB, 140 * kGiB}) {  // increasing
-            const WindowCudaPlan plan = plan_window_cuda(HW, C, nslice, k, std::min(nslice, 1024), nimg, resident, free_b);
+            const WindowCudaPlan plan = plan_window_cuda(HW, C, nslice, k, std::min(nslice, 1024), nimg, 0.0, train, free_b);
             INFO("nslice " << nslice << " C " << C << " nimg " << nimg << " k " << k << " free " << free_b / kGiB << " GiB");
-            CHECK(plan.group >= last_group);
-            last_group = plan.group;
+            if (plan.chunk == nslice) CHECK(plan.group >= last_group);  // (streamed at less memory, groups may be larger)
+            last_group = plan.chunk == nslice ? plan.group : 0;
             if (plan.group == 0) {
               CHECK(plan.why.find("is free") != std::string::npos);
               continue;
             }
             CHECK(plan.bytes <= 0.9 * free_b);
             CHECK(plan.group <= nimg);
+            // The set stays resident when it fits with one image's partials, else streams in
+            // chunks of a quarter of 90 % of free memory at most (whole slices, at least one).
+            const bool fits = train + nslice * slice_partial + (k > 0 ? topk_slot_bytes(HW, k) : 0) <= 0.9 * free_b;
+            CHECK(plan.chunk >= 1);
+            CHECK((plan.chunk == nslice) == fits);
+            if (!fits) CHECK((plan.chunk == 1 || plan.chunk * 2.0 * 16 * C * HW * 4.0 <= 0.25 * 0.9 * free_b));
+            const double resident = plan.chunk == nslice ? train : plan.chunk * 2.0 * 16 * C * HW * 4.0;
+            const double partial = plan.chunk == nslice ? nslice * slice_partial : (plan.chunk + 1) * slice_partial;
             const double budget = std::min(0.5 * (0.9 * free_b - resident), 8 * kGiB);
             CHECK((plan.group == 1 || plan.bytes - resident <= budget));  // beyond one image, the groups keep to the budget
             if (k > 0) {
@@ -159,19 +168,52 @@ TEST_CASE("CUDA window plan: within 90 % of free memory, groups of 1 to nimg wit
               CHECK(plan.slots == 0);
             }
           }
-          CHECK(last_group > 0);
+          CHECK(last_group > 0);  // (140 GiB: resident)
         }
 }
 
 TEST_CASE("CUDA window plan: 10,000 query images against 50,000 in groups, refusals name the sizes", "[plan]") {
   // CIFAR-10: 3125 slices × 12 fp64 sums × 1024 pixels = 307 MB of partials per query image; the
   // groups take at most 8 GiB of them.
-  const WindowCudaPlan cifar = plan_window_cuda(1024, 3, 3125, 0, 1024, 10000, 2.0 * 50000 * 3072 * 4.0, 140 * kGiB);
+  const WindowCudaPlan cifar = plan_window_cuda(1024, 3, 3125, 0, 1024, 10000, 0.0, 2.0 * 50000 * 3072 * 4.0, 140 * kGiB);
   CHECK(cifar.group == std::size_t(8 * kGiB / (3125.0 * 12 * 1024 * 8)));
+  CHECK(cifar.chunk == 3125);  // (resident)
   // Many tiny query images: a launch's grid holds 65,535 of them.
-  CHECK(plan_window_cuda(16, 1, 1, 0, 1, 1000000, 0.0, 140 * kGiB).group == 65535);
-  const WindowCudaPlan no = plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 20 * kGiB, 16 * kGiB);
+  CHECK(plan_window_cuda(16, 1, 1, 0, 1, 1000000, 0.0, 0.0, 140 * kGiB).group == 65535);
+  const WindowCudaPlan no = plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 20 * kGiB, 2.0 * 50000 * 3072 * 4.0, 16 * kGiB);
   CHECK(no.group == 0);
-  CHECK(no.why.find("20.00 GiB for the training set, queries and outputs") != std::string::npos);
+  CHECK(no.why.find("for the training set (a chunk of 49984 images), queries and outputs") != std::string::npos);
   CHECK(no.why.find("16.00 GiB is free") != std::string::npos);
+}
+
+TEST_CASE("CUDA window plan: a training set larger than the device streams in chunks of whole slices", "[plan]") {
+  // CIFAR-10's 50,000 images (1.2 GB as float32 keys and values) beside 1 GiB free: chunks of
+  // floor(0.25 × 0.9 GiB / 393,216 bytes per slice) = 614 slices, partials for a chunk and a carry.
+  const WindowCudaPlan p = plan_window_cuda(1024, 3, 3125, 0, 1024, 100, 0.0, 2.0 * 50000 * 3072 * 4.0, 1 * kGiB);
+  REQUIRE(p.group > 0);
+  CHECK(p.chunk == 614);
+  CHECK(p.bytes <= 0.9 * kGiB);
+  CHECK(p.group == std::size_t(std::floor(0.5 * (0.9 * kGiB - 614 * 393216.0) / (615 * 12 * 1024 * 8.0))));
+  // A set 100× the device's memory: still a chunk (the partials no longer grow with the set).
+  const WindowCudaPlan big = plan_window_cuda(1024, 3, 312500, 10, 1024, 1, 0.0, 2.0 * 5000000 * 3072 * 4.0, 1 * kGiB);
+  CHECK(big.group == 1);
+  CHECK(big.chunk < 312500);
+  CHECK(big.bytes <= 0.9 * kGiB);
+  // LEMMSE_WINDOW_CHUNK (tests): whole slices, at least one; strict values.
+  {
+    ScopedEnv env("LEMMSE_WINDOW_CHUNK", "40");
+    CHECK(plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 0.0, 1.2e9, 140 * kGiB).chunk == 2);
+  }
+  {
+    ScopedEnv env("LEMMSE_WINDOW_CHUNK", "5");
+    CHECK(plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 0.0, 1.2e9, 140 * kGiB).chunk == 1);
+  }
+  {
+    ScopedEnv env("LEMMSE_WINDOW_CHUNK", "4x");
+    CHECK_THROWS_WITH(plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 0.0, 1.2e9, 140 * kGiB), Catch::Contains("LEMMSE_WINDOW_CHUNK"));
+  }
+  // Nothing fits: one slice of a huge image plus its partials exceeds the memory; the why says a chunk.
+  const WindowCudaPlan no = plan_window_cuda(1 << 22, 3, 100, 0, 100, 1, 0.0, 100 * 16 * 2.0 * 3 * 4194304 * 4.0, 1 * kGiB);
+  CHECK(no.group == 0);
+  CHECK(no.why.find("a chunk of 16 images") != std::string::npos);
 }

@@ -96,7 +96,7 @@ void emulate_band_block(const lemmse::WindowTileArgs& a, long long img, int slic
   const int nti = a.all_shifts ? a.H : 1, ntj = a.all_shifts ? a.W : 1;
   for (long long b = b0; b < b1; ++b) {
     for (int tid = 0; tid < nthreads; ++tid) band_load_image(a, sh, b, tid, nthreads);
-    const float* val = a.vals + std::size_t(b) * std::size_t(C) * std::size_t(a.HW);
+    const float* val = a.vals + std::size_t(b - a.key0) * std::size_t(C) * std::size_t(a.HW);
     for (int w = 0; w < band_warps(a); ++w) {
       BandLane* lanes = &L[std::size_t(w) * kBandLanes];
       HT* hbuf = band_hcol<HT>(a, sh, w, 0);
@@ -159,12 +159,15 @@ enum class EmulatedKernel { tile, band, automatic };
 // The whole engine, emulated: same inputs, launch shape and outputs as run_cuda_engine, with ts
 // shifts per barrier round (1, 2 or 4); with s.topk, the tiled kernel's top-k instances with
 // topk_slots heaps per image (the engine's launches of topk_slots slices, in order), training
-// images labelled by their index.
+// images labelled by their index. chunk_slices > 0: the training set streamed as the engine does
+// when it does not fit on the device, that many 16-image slices per chunk, each chunk in a buffer
+// of its own (WindowTileArgs::key0: its first image), the partial buffer holding one chunk's
+// slices, folded into a carried state after each chunk (tile_carry_pixel).
 inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSettings& s, const lemmse::Problem& p,
                                                       const lemmse::Images& train, const lemmse::PreInverse& B,
                                                       const lemmse::Images& y, int ts = 1,
                                                       EmulatedKernel kernel = EmulatedKernel::tile, bool screen_off = false,
-                                                      int topk_slots = 2) {
+                                                      int topk_slots = 2, int chunk_slices = 0) {
   using namespace lemmse;
   TileInputs in = prepare_tile_inputs(s, p, train, B, y);
   WindowTileArgs a = in.args;
@@ -176,8 +179,11 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   a.dshift = in.dshift.empty() ? nullptr : in.dshift.data();
   a.valid = in.valid.empty() ? nullptr : in.valid.data();
   a.pattern_of = in.pattern.empty() ? nullptr : in.pattern.data();
-  std::vector<double> partial(in.nimg * std::size_t(a.nslice) * (3 + 3 * std::size_t(a.C)) * std::size_t(a.HW));
+  const int chunk = chunk_slices > 0 ? chunk_slices : a.nslice;
+  a.partial_slices = chunk;
+  std::vector<double> partial(in.nimg * std::size_t(chunk) * (3 + 3 * std::size_t(a.C)) * std::size_t(a.HW));
   a.partial = partial.data();
+  std::vector<SoftmaxAcc<double>> carry(chunk_slices > 0 ? in.nimg * std::size_t(a.HW) : 0);
   a.band_screen_off = screen_off;
   const std::size_t HW = std::size_t(a.HW), k = std::size_t(s.topk);
   a.topk_slots = topk_slots;
@@ -187,34 +193,52 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   a.topk_count = count.data();
   if (k > 0 && (kernel != EmulatedKernel::tile || ts != 1)) throw Unsupported("emulation: top-k runs the tiled kernel, one shift per round");
   if (kernel == EmulatedKernel::automatic) kernel = band_fits(a) ? EmulatedKernel::band : EmulatedKernel::tile;
-  if (kernel == EmulatedKernel::band) {
-    if (!band_fits(a)) throw Unsupported("emulation: the band kernel does not take this shape or window");
-    for (std::size_t img = 0; img < in.nimg; ++img)
-      for (int sl = 0; sl < a.nslice; ++sl) {
-        auto run = [&](auto c, auto ht) { emulate_band_block<decltype(c)::value, decltype(ht)>(a, (long long)img, sl); };
-        auto by_c = [&](auto ht) {
-          switch (a.C) {
-            case 1: return run(std::integral_constant<int, 1>{}, ht);
-            case 2: return run(std::integral_constant<int, 2>{}, ht);
-            case 3: return run(std::integral_constant<int, 3>{}, ht);
-            default: return run(std::integral_constant<int, 4>{}, ht);
-          }
-        };
-        if (band_h64(a)) by_c(double{}); else by_c(float{});
-      }
-  } else {
-    tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
+  if (kernel == EmulatedKernel::band && !band_fits(a)) throw Unsupported("emulation: the band kernel does not take this shape or window");
+  const std::size_t image_floats = std::size_t(a.C) * HW;
+  std::vector<float> chunk_keys, chunk_vals;
+  for (int c0 = 0; c0 < a.nslice; c0 += chunk) {
+    const int c1 = std::min(a.nslice, c0 + chunk);
+    if (chunk_slices > 0) {  // (a buffer of the chunk's size: an offset not taken from key0 reads past it)
+      a.key0 = (long long)c0 * kTileSlice;
+      const std::size_t b0 = std::size_t(a.key0), b1 = std::min<std::size_t>(train.n, std::size_t(c1) * kTileSlice);
+      chunk_keys.assign(keys.begin() + std::ptrdiff_t(b0 * image_floats), keys.begin() + std::ptrdiff_t(b1 * image_floats));
+      chunk_vals.assign(vals.begin() + std::ptrdiff_t(b0 * image_floats), vals.begin() + std::ptrdiff_t(b1 * image_floats));
+      chunk_keys.shrink_to_fit();
+      chunk_vals.shrink_to_fit();
+      a.keys = chunk_keys.data();
+      a.vals = chunk_vals.data();
+      a.partial_first = c0;
+    }
+    if (kernel == EmulatedKernel::band) {
       for (std::size_t img = 0; img < in.nimg; ++img)
-        for (int sl = 0; sl < a.nslice; ++sl) {
-          constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
-          if (ts == 4)
-            emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
-          else if (ts == 2)
-            emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
-          else
-            emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
+        for (int sl = c0; sl < c1; ++sl) {
+          auto run = [&](auto c, auto ht) { emulate_band_block<decltype(c)::value, decltype(ht)>(a, (long long)img, sl); };
+          auto by_c = [&](auto ht) {
+            switch (a.C) {
+              case 1: return run(std::integral_constant<int, 1>{}, ht);
+              case 2: return run(std::integral_constant<int, 2>{}, ht);
+              case 3: return run(std::integral_constant<int, 3>{}, ht);
+              default: return run(std::integral_constant<int, 4>{}, ht);
+            }
+          };
+          if (band_h64(a)) by_c(double{}); else by_c(float{});
         }
-    });
+    } else {
+      tile_dispatch(a.C, in.ppt, [&](auto c, auto ppt) {
+        for (std::size_t img = 0; img < in.nimg; ++img)
+          for (int sl = c0; sl < c1; ++sl) {
+            constexpr int Cc = decltype(c)::value, P = decltype(ppt)::value;
+            if (ts == 4)
+              emulate_tile_block<Cc, P, 4>(a, (long long)img, sl);
+            else if (ts == 2)
+              emulate_tile_block<Cc, P, 2>(a, (long long)img, sl);
+            else
+              emulate_tile_block<Cc, P, 1>(a, (long long)img, sl);
+          }
+      });
+    }
+    for (std::size_t img = 0; img < carry.size() / HW; ++img)  // (chunks only: the engine's fold kernel)
+      for (int m = 0; m < a.HW; ++m) tile_carry_pixel(a, carry.data(), (long long)img, m);
   }
   TileHostOutputs o = make_tile_outputs(s, in);
   const TileOutputs to{o.estimate.data(), o.variance.empty() ? nullptr : o.variance.data(),
@@ -222,7 +246,8 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
                        o.effective_count.empty() ? nullptr : o.effective_count.data()};
   for (std::size_t img = 0; img < in.nimg; ++img)
     for (int m = 0; m < a.HW; ++m)
-      if (!tile_merge_pixel(a, to, (long long)img, m)) throw_no_compatible_key(img * std::size_t(a.HW) + std::size_t(m), std::size_t(a.HW));
+      if (!(carry.empty() ? tile_merge_pixel(a, to, (long long)img, m) : tile_write_pixel(a, to, carry[img * HW + std::size_t(m)], (long long)img, m)))
+        throw_no_compatible_key(img * std::size_t(a.HW) + std::size_t(m), std::size_t(a.HW));
   for (std::size_t img = 0; img < in.nimg && k > 0; ++img)
     for (int m = 0; m < a.HW; ++m) {  // the merge kernel, then the engine's copy of slot 0
       const TopkSlots t = tile_topk_slots(a);
