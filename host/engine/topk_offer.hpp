@@ -1,6 +1,6 @@
 // The CPU window engine's top-k (ShiftArgs::on_logits): a shift's logits offered to a slice's
-// lists, and the float32 screen's cuts kept in step with the lists' floors. Shared with the kernel tests (tests/engine/test_cpu_kernels.cpp),
-// which check the lists with every screen mode.
+// lists, and the float32 screen's cuts kept in step with the lists' floors. Shared with the kernel
+// tests (tests/engine/test_cpu_kernels.cpp), which check the lists with every screen mode.
 #pragma once
 #include <cstdint>
 

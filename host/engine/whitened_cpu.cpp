@@ -105,8 +105,8 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
       for (std::size_t m = HW; m < mpad; ++m) std::copy_n(&qw[g][(HW - 1) * L], L, &qw[g][m * L]);
     }
     if (screen) screen->set_queries(qw, ng, mpad);
-    std::vector<std::unique_ptr<SharedTopkFloors>> shared_floors(k > 0 ? ng : 0);  // (atomics: not movable)
-    for (auto& f : shared_floors) f = std::make_unique<SharedTopkFloors>(HW);
+    std::vector<SharedTopkFloors> shared_floors;  // per query image of the group (top-k)
+    for (std::size_t g = 0; g < (k > 0 ? ng : 0); ++g) shared_floors.emplace_back(HW);
     parallel_for(
         nslice, resolve_threads(s.threads),
         [&](std::size_t sl) {
@@ -124,7 +124,7 @@ EstimatorOutputs run_whitened_cpu(const EstimatorSettings& s, const Problem& p, 
             if (cancel) return;
             load_keys(p, train, b, npad, w);
             if (sw) sw->new_image(&w.kw, &w.kP, npad);
-            for (std::size_t g = 0; g < shared_floors.size(); ++g) shared_floors[g]->exchange(slice_topk[g], [](std::size_t) {});
+            for (std::size_t g = 0; g < shared_floors.size(); ++g) shared_floors[g].exchange(slice_topk[g], [](std::size_t) {});
             for (std::size_t g = 0; g < ng; ++g) {  // every query image of the group against these keys
               std::vector<SoftmaxAcc<double>>& st = partials[g][sl];
               const double* q = qw[g].data();

@@ -15,6 +15,7 @@
 #include "engine/problem.hpp"
 #include "lemmse/datasets.hpp"
 #include "lemmse/metrics.hpp"
+#include "support/scoped_env.hpp"
 #include "support/skip.hpp"
 
 namespace lemmse_test {
@@ -252,10 +253,8 @@ inline void check_topk_behind_screen(const std::vector<std::pair<lemmse::Images,
         check_same_topk(cpu, run(Backend::cpu));
       }
       if (screen_off) {
-        setenv(screen_off, "0", 1);
-        const EstimatorOutputs off = run(Backend::cpu);
-        unsetenv(screen_off);
-        check_same_topk(cpu, off);
+        ScopedEnv off(screen_off, "0");
+        check_same_topk(cpu, run(Backend::cpu));
       }
       s.topk = 0;
       const EstimatorOutputs plain = run(Backend::cpu);
