@@ -32,11 +32,16 @@ struct Stream {
   cudaStream_t s = nullptr;
   Stream() { LEMMSE_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
   ~Stream() { cudaStreamDestroy(s); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
 };
 struct Event {
   cudaEvent_t e = nullptr;
-  Event() { LEMMSE_CUDA_CHECK(cudaEventCreate(&e)); }
+  // cudaEventDisableTiming for events that only order streams (cheaper to record and wait on).
+  explicit Event(unsigned flags = cudaEventDefault) { LEMMSE_CUDA_CHECK(cudaEventCreateWithFlags(&e, flags)); }
   ~Event() { cudaEventDestroy(e); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
 };
 // NVTX range for Nsight Systems timelines.
 struct NvtxRange {

@@ -168,24 +168,28 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   const int chunk = plan.chunk;
   const bool streamed = chunk < a.nslice;
   const std::size_t image_floats = C * HW;
-  const std::size_t held_images = streamed ? std::size_t(chunk) * kTileSlice : train.n;
+  // Streamed: two chunk buffers, so that the next chunk uploads while the kernels read this one.
+  const std::size_t held_images = streamed ? std::size_t(chunk) * kTileSlice : train.n, nbuf = streamed ? 2 : 1;
+  const std::size_t buf_floats = held_images * image_floats;
   a.partial_slices = streamed ? chunk : a.nslice;
 
-  Stream stream;
-  const cudaStream_t st = stream.s;
+  Stream stream, copy_stream;
+  const cudaStream_t st = stream.s, cs = copy_stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<float> d_q(in.q, st), d_keys(held_images * image_floats), d_vals(held_images * image_floats), d_weight(in.weight, st);
-  // Keys (B A x) and values (x) of training images [b0, b1) as float32: converted on the host's
-  // threads into pinned chunks while the previous chunk is copied (stream-ordered after the
-  // kernels that read the buffers before).
-  StagedUpload up(st, staged_upload_chunk(), s.threads);
-  auto upload = [&](std::size_t b0, std::size_t b1) {
+  DeviceArray<float> d_q(in.q, st), d_keys(nbuf * buf_floats), d_vals(nbuf * buf_floats), d_weight(in.weight, st);
+  // Keys (B A x) and values (x) of training images [b0, b1) as float32 into buffer `buf`:
+  // converted on the host's threads into pinned chunks while the previous chunk is copied.
+  // Resident, one upload on the kernels' stream; streamed, chunk by chunk on the copy stream.
+  StagedUpload up(streamed ? cs : st, staged_upload_chunk(), s.threads);
+  auto upload = [&](std::size_t b0, std::size_t b1, std::size_t buf) {
     NvtxRange r("upload training images");
-    up.to_float(d_keys.get(), p.keys.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
-    up.to_float(d_vals.get(), train.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
-    up.finish();
+    up.to_float(d_keys.get() + buf * buf_floats, p.keys.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
+    up.to_float(d_vals.get() + buf * buf_floats, train.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
   };
-  if (!streamed) upload(0, train.n);
+  if (!streamed) {
+    upload(0, train.n, 0);
+    up.finish();
+  }
   DeviceArray<double> d_dshift(in.dshift, st);
   DeviceArray<std::uint8_t> d_valid(in.valid, st);
   DeviceArray<int> d_pattern(in.pattern, st);
@@ -229,6 +233,24 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       case 4: return launch_window_tiles<4>(in.ppt, ts, grid, smem, st, ga, s0);
     }
   };
+  // Streamed, chunk number n (counting through every group's pass over the set) goes into buffer
+  // n % 2 on the copy stream, once the kernels that read that buffer's previous chunk are done
+  // (`consumed`); the kernels wait for its copy (`uploaded`). Chunk n + 1 is enqueued right after
+  // chunk n's kernels, so its host conversion and copy run while they do.
+  const int nchunk = (a.nslice + chunk - 1) / chunk;
+  const long long chunks_total = streamed ? (long long)((in.nimg + group - 1) / group) * nchunk : 0;
+  long long chunks_up = 0;
+  Event uploaded[2] = {Event(cudaEventDisableTiming), Event(cudaEventDisableTiming)};
+  Event consumed[2] = {Event(cudaEventDisableTiming), Event(cudaEventDisableTiming)};
+  auto upload_next = [&] {
+    const std::size_t buf = std::size_t(chunks_up % 2);
+    const int c0 = int(chunks_up % nchunk) * chunk, c1 = std::min(a.nslice, c0 + chunk);
+    if (chunks_up >= 2) LEMMSE_CUDA_CHECK(cudaStreamWaitEvent(cs, consumed[buf].e, 0));
+    upload(std::size_t(c0) * kTileSlice, std::min(train.n, std::size_t(c1) * kTileSlice), buf);
+    LEMMSE_CUDA_CHECK(cudaEventRecord(uploaded[buf].e, cs));
+    ++chunks_up;
+  };
+  long long chunks_run = 0;
   {
     const double total_work = double(in.nimg) * double(train.n);
     for (std::size_t g0 = 0; g0 < in.nimg; g0 += group) {
@@ -240,7 +262,11 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
       for (int c0 = 0; c0 < a.nslice; c0 += chunk) {
         const int c1 = std::min(a.nslice, c0 + chunk);
         if (streamed) {
-          upload(std::size_t(c0) * kTileSlice, std::min(train.n, std::size_t(c1) * kTileSlice));
+          if (chunks_up == chunks_run) upload_next();  // (the first chunk)
+          const std::size_t buf = std::size_t(chunks_run % 2);
+          LEMMSE_CUDA_CHECK(cudaStreamWaitEvent(st, uploaded[buf].e, 0));
+          ga.keys = d_keys.get() + buf * buf_floats;
+          ga.vals = d_vals.get() + buf * buf_floats;
           ga.key0 = (long long)c0 * kTileSlice;
           ga.partial_first = c0;
         }
@@ -259,6 +285,9 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
           const long long npix = (long long)(ng * HW);
           window_fold_kernel<<<unsigned((npix + 255) / 256), 256, 0, st>>>(ga, d_carry.get(), (long long)ng);
           LEMMSE_CUDA_CHECK(cudaGetLastError());
+          LEMMSE_CUDA_CHECK(cudaEventRecord(consumed[chunks_run % 2].e, st));
+          ++chunks_run;
+          if (chunks_up < chunks_total) upload_next();
         }
       }
       NvtxRange r("merge slices");

@@ -29,16 +29,18 @@ WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slo
   // down to whole slices (at least one).
   int chunk = nslice;
   if (const long cap = env_count("LEMMSE_WINDOW_CHUNK", 1, 1L << 40)) chunk = int(std::min<long>(nslice, std::max(1L, cap / kTileSlice)));
-  if (chunk == nslice && resident + train_bytes + nslice * slice_partial + slot > 0.9 * free_bytes)  // streamed: a quarter of it
-    chunk = int(std::max(1.0, std::min<double>(nslice - 1, std::floor(0.25 * 0.9 * free_bytes / slice_train))));
+  // Streamed: two chunk buffers (one uploads while the kernels read the other), together at most a
+  // quarter of it.
+  if (chunk == nslice && resident + train_bytes + nslice * slice_partial + slot > 0.9 * free_bytes)
+    chunk = int(std::max(1.0, std::min<double>(nslice - 1, std::floor(0.125 * 0.9 * free_bytes / slice_train))));
   plan.chunk = chunk;
   // Streamed, the partials hold one chunk's slices and a carried state (one slice's size).
-  const double held = chunk == nslice ? resident + train_bytes : resident + chunk * slice_train;
+  const double held = chunk == nslice ? resident + train_bytes : resident + 2.0 * chunk * slice_train;
   const double partial = chunk == nslice ? nslice * slice_partial : (chunk + 1) * slice_partial;
   const double budget = std::min(0.5 * (0.9 * free_bytes - held), 8.0 * 1073741824.0);
   if (held + partial + slot > 0.9 * free_bytes || (topk > 0 && partial + slot > budget)) {
     plan.why = "the CUDA engine needs about " + gib(held + partial + slot) + " of device memory (" + gib(held) +
-               " for the training set" + (chunk < nslice ? " (a chunk of " + std::to_string(chunk * kTileSlice) + " images)" : std::string()) +
+               " for the training set" + (chunk < nslice ? " (two chunks of " + std::to_string(chunk * kTileSlice) + " images)" : std::string()) +
                ", queries and outputs) but " + gib(free_bytes) + " is free";
     return plan;
   }

@@ -17,8 +17,9 @@ int topk_slot_count(int max_slots, double budget, double slot_bytes);
 
 // The CUDA window engine's plan: the queries and the outputs stay resident (`resident` bytes), and
 // the training set (keys and values in float32, `train_bytes`) too when it fits; else it streams
-// in chunks of `chunk` 16-image slices (at most a quarter of 90 % of the free memory, at least one
-// slice; LEMMSE_WINDOW_CHUNK=n images caps it). Query images go through in groups, each holding its
+// in chunks of `chunk` 16-image slices through two buffers (the next chunk uploads while the
+// kernels read the current one; both together at most a quarter of 90 % of the free memory, at
+// least one slice each; LEMMSE_WINDOW_CHUNK=n images caps a chunk). Query images go through in groups, each holding its
 // fp64 slice partials ((3 + 3C) × HW doubles per slice and image: every slice's, or a chunk's and
 // a carried state when streamed) and top-k heaps (`slots` slots of HW heaps per image, at most
 // max_slots: a launch's slices). The groups take at most the smaller of half of what 90 % of the

@@ -151,12 +151,12 @@ TEST_CASE("CUDA window plan: within 90 % of free memory, groups of 1 to nimg wit
             CHECK(plan.bytes <= 0.9 * free_b);
             CHECK(plan.group <= nimg);
             // The set stays resident when it fits with one image's partials, else streams in
-            // chunks of a quarter of 90 % of free memory at most (whole slices, at least one).
+            // two chunk buffers of an eighth of 90 % of free memory at most (whole slices, at least one).
             const bool fits = train + nslice * slice_partial + (k > 0 ? topk_slot_bytes(HW, k) : 0) <= 0.9 * free_b;
             CHECK(plan.chunk >= 1);
             CHECK((plan.chunk == nslice) == fits);
-            if (!fits) CHECK((plan.chunk == 1 || plan.chunk * 2.0 * 16 * C * HW * 4.0 <= 0.25 * 0.9 * free_b));
-            const double resident = plan.chunk == nslice ? train : plan.chunk * 2.0 * 16 * C * HW * 4.0;
+            if (!fits) CHECK((plan.chunk == 1 || plan.chunk * 2.0 * 16 * C * HW * 4.0 <= 0.125 * 0.9 * free_b));
+            const double resident = plan.chunk == nslice ? train : 2.0 * plan.chunk * 2.0 * 16 * C * HW * 4.0;
             const double partial = plan.chunk == nslice ? nslice * slice_partial : (plan.chunk + 1) * slice_partial;
             const double budget = std::min(0.5 * (0.9 * free_b - resident), 8 * kGiB);
             CHECK((plan.group == 1 || plan.bytes - resident <= budget));  // beyond one image, the groups keep to the budget
@@ -182,18 +182,18 @@ TEST_CASE("CUDA window plan: 10,000 query images against 50,000 in groups, refus
   CHECK(plan_window_cuda(16, 1, 1, 0, 1, 1000000, 0.0, 0.0, 140 * kGiB).group == 65535);
   const WindowCudaPlan no = plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 20 * kGiB, 2.0 * 50000 * 3072 * 4.0, 16 * kGiB);
   CHECK(no.group == 0);
-  CHECK(no.why.find("for the training set (a chunk of 49984 images), queries and outputs") != std::string::npos);
+  CHECK(no.why.find("for the training set (two chunks of 49984 images), queries and outputs") != std::string::npos);
   CHECK(no.why.find("16.00 GiB is free") != std::string::npos);
 }
 
 TEST_CASE("CUDA window plan: a training set larger than the device streams in chunks of whole slices", "[plan]") {
-  // CIFAR-10's 50,000 images (1.2 GB as float32 keys and values) beside 1 GiB free: chunks of
-  // floor(0.25 × 0.9 GiB / 393,216 bytes per slice) = 614 slices, partials for a chunk and a carry.
+  // CIFAR-10's 50,000 images (1.2 GB as float32 keys and values) beside 1 GiB free: two buffers of
+  // floor(0.125 × 0.9 GiB / 393,216 bytes per slice) = 307 slices, partials for a chunk and a carry.
   const WindowCudaPlan p = plan_window_cuda(1024, 3, 3125, 0, 1024, 100, 0.0, 2.0 * 50000 * 3072 * 4.0, 1 * kGiB);
   REQUIRE(p.group > 0);
-  CHECK(p.chunk == 614);
+  CHECK(p.chunk == 307);
   CHECK(p.bytes <= 0.9 * kGiB);
-  CHECK(p.group == std::size_t(std::floor(0.5 * (0.9 * kGiB - 614 * 393216.0) / (615 * 12 * 1024 * 8.0))));
+  CHECK(p.group == std::size_t(std::floor(0.5 * (0.9 * kGiB - 2 * 307 * 393216.0) / (308 * 12 * 1024 * 8.0))));
   // A set 100× the device's memory: still a chunk (the partials no longer grow with the set).
   const WindowCudaPlan big = plan_window_cuda(1024, 3, 312500, 10, 1024, 1, 0.0, 2.0 * 5000000 * 3072 * 4.0, 1 * kGiB);
   CHECK(big.group == 1);
@@ -215,5 +215,5 @@ TEST_CASE("CUDA window plan: a training set larger than the device streams in ch
   // Nothing fits: one slice of a huge image plus its partials exceeds the memory; the why says a chunk.
   const WindowCudaPlan no = plan_window_cuda(1 << 22, 3, 100, 0, 100, 1, 0.0, 100 * 16 * 2.0 * 3 * 4194304 * 4.0, 1 * kGiB);
   CHECK(no.group == 0);
-  CHECK(no.why.find("a chunk of 16 images") != std::string::npos);
+  CHECK(no.why.find("two chunks of 16 images") != std::string::npos);
 }
