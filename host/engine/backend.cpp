@@ -115,18 +115,36 @@ void check_host_memory(const EstimatorSettings& s, const Images& train, const Im
     throw ResourceError("this run needs about " + gib(need) + " of host memory but " + gib(avail) +
                         " is available (reduce --train-count, --test-count or --topk)");
 }
-}  // namespace
-
-EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, const Images& train,
-                               const std::vector<std::int64_t>& train_ids, const ForwardOperator& A,
-                               const PreInverse& B, const Images& y) {
+// The inputs checked (shapes, labels, host memory) and the window problem built.
+Problem checked_problem(const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>& train_ids,
+                        const ForwardOperator& A, const PreInverse& B, const Images& y) {
   validate_inputs(s, train, y);
   if (train_ids.size() != train.n) throw InvalidArgument("train_ids must label every training image");
   if (A.h != train.shape.h || A.w != train.shape.w) throw InvalidArgument("the operator was built for another image size");
   const bool whitened = (B.kind == PreinverseKind::inverse || B.kind == PreinverseKind::filter) &&
                         (s.estimator == EstimatorKind::lemmse || s.estimator == EstimatorKind::lmmse);
   check_host_memory(s, train, y, resolve_threads(s.threads), whitened);
-  const Problem p = build_problem(s, train, A, B);
+  return build_problem(s, train, A, B);
+}
+}  // namespace
+
+EstimatorOutputs run_reference_rows(const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>& train_ids,
+                                    const ForwardOperator& A, const PreInverse& B, const Images& y, const std::vector<int>& rows) {
+  if (rows.empty()) throw InvalidArgument("no reference rows were given");
+  std::vector<char> seen(std::size_t(std::max(train.shape.h, 0)), 0);
+  for (int r : rows) {
+    if (r < 0 || r >= train.shape.h)
+      throw InvalidArgument("reference row " + std::to_string(r) + " is outside the images' rows 0 to " + std::to_string(train.shape.h - 1));
+    if (seen[std::size_t(r)]++) throw InvalidArgument("reference row " + std::to_string(r) + " is listed twice");
+  }
+  const Problem p = checked_problem(s, train, train_ids, A, B, y);
+  return run_reference(s, p, train, train_ids, B, y, &rows);
+}
+
+EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, const Images& train,
+                               const std::vector<std::int64_t>& train_ids, const ForwardOperator& A,
+                               const PreInverse& B, const Images& y) {
+  const Problem p = checked_problem(s, train, train_ids, A, B, y);
   // cuda: the CUDA engine or a clear refusal. auto: the CUDA engine when a device is present and
   // it covers the request, else the fast CPU engines (window or whitened); --backend reference
   // asks for the fp64 reference. The CUDA engine's top-k is tested in host emulation only (no

@@ -222,7 +222,8 @@ class UnitRunner {
 }  // namespace
 
 EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, const Images& train,
-                               const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y) {
+                               const std::vector<std::int64_t>& train_ids, const PreInverse& B, const Images& y,
+                               const std::vector<int>* rows) {
   const auto t0 = std::chrono::steady_clock::now();
   EstimatorOutputs out = make_outputs(s, y.n, y.shape, Backend::reference);
   const std::size_t K = y.n, HW = p.HW;
@@ -231,11 +232,28 @@ EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, con
   for (std::size_t i = 0; i < K; ++i) queries.push_back(build_query(p, s, B, y.image(i)));
 
   // Split rows only when there are fewer images than threads; the split never changes results.
+  // Selected rows: one unit each, and NaN in the rows left out.
   const int threads = resolve_threads(s.threads);
   const int blocks = std::max(1, std::min(p.H, int((std::size_t(threads) + K - 1) / std::max<std::size_t>(K, 1))));
   std::vector<Unit> units;
   for (std::size_t i = 0; i < K; ++i)
-    for (int b = 0; b < blocks; ++b) units.push_back(Unit{i, p.H * b / blocks, p.H * (b + 1) / blocks});
+    if (rows)
+      for (int r : *rows) units.push_back(Unit{i, r, r + 1});
+    else
+      for (int b = 0; b < blocks; ++b) units.push_back(Unit{i, p.H * b / blocks, p.H * (b + 1) / blocks});
+  if (rows) {
+    std::vector<char> kept(std::size_t(p.H), 0);
+    for (int r : *rows) kept[std::size_t(r)] = 1;
+    auto blank = [&](double* a, std::size_t planes) {  // planes of HW values, rows of W
+      for (std::size_t k = 0; k < planes; ++k)
+        for (int r = 0; r < p.H; ++r)
+          if (!kept[std::size_t(r)]) std::fill_n(a + k * HW + std::size_t(r) * p.W, p.W, NAN);
+    };
+    blank(out.estimate.data.data(), out.estimate.data.size() / HW);
+    blank(out.variance.data.data(), out.variance.data.size() / HW);
+    blank(out.log_density.data(), out.log_density.size() / HW);
+    blank(out.effective_count.data(), out.effective_count.size() / HW);
+  }
 
   std::atomic<long> done{0};
   std::atomic<bool> cancel{false};
@@ -246,7 +264,8 @@ EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, con
                },
                progress_poll(s, done, total, cancel));
   if (s.progress) s.progress(total, total);
-  out.pairs = double(K) * double(HW) * double(train.n) * double(p.all_shifts ? HW : 1);
+  const double pixels = rows ? double(rows->size()) * double(p.W) : double(HW);
+  out.pairs = double(K) * pixels * double(train.n) * double(p.all_shifts ? HW : 1);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -59,6 +59,13 @@ EstimatorOutputs run_estimator(const EstimatorSettings& s, Backend backend, cons
                                const std::vector<std::int64_t>& train_ids, const ForwardOperator& A,
                                const PreInverse& B, const Images& y);
 
+// The fp64 reference on some query rows only: each listed row's outputs are the bits
+// run_estimator(s, Backend::reference, …) gives there; the other rows' are NaN (top-k entries
+// empty). For accuracy checks of runs whose full reference would take too long (lemmse_bench
+// --reference-rows). rows: distinct, in [0, H); InvalidArgument otherwise.
+EstimatorOutputs run_reference_rows(const EstimatorSettings& s, const Images& train, const std::vector<std::int64_t>& train_ids,
+                                    const ForwardOperator& A, const PreInverse& B, const Images& y, const std::vector<int>& rows);
+
 // Checks settings and shapes; throws InvalidArgument with a clear message.
 void validate_inputs(const EstimatorSettings& s, const Images& train, const Images& y);
 
