@@ -433,11 +433,12 @@ EstimatorOutputs run_whitened_cuda(const EstimatorSettings& s, const Problem& p,
   Stream stream;
   const cudaStream_t st = stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<double> d_keys(p.keys.data.size()), d_vals(train.data.size()), d_ginv(ginv, st);
+  const Images& keys = p.keys(train);
+  DeviceArray<double> d_keys(keys.data.size()), d_vals(train.data.size()), d_ginv(ginv, st);
   {
     // Keys (B A x) and values (x), fp64, through pinned chunks copied on the host's threads.
     StagedUpload up(st, staged_upload_chunk(), s.threads);
-    up.copy(d_keys.get(), p.keys.data.data(), p.keys.data.size());
+    up.copy(d_keys.get(), keys.data.data(), keys.data.size());
     up.copy(d_vals.get(), train.data.data(), train.data.size());
     up.finish();
   }

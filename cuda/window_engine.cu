@@ -100,6 +100,11 @@ bool choose_band(const WindowTileArgs& a) {
   return a.topk == 0 && fits && !band_h64(a) && sigma <= 0.1;
 }
 
+// Float32 arrays per training image on the device: keys (B A x) and values (x), or the values
+// alone when they are the keys (plain denoising), and their bytes.
+int train_arrays(const Problem& p) { return p.keys_are_train ? 1 : 2; }
+double train_bytes(const Problem& p) { return train_arrays(p) * double(p.ntrain) * double(p.C) * double(p.HW) * 4.0; }
+
 }  // namespace
 
 bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::string* why) {
@@ -126,9 +131,9 @@ bool cuda_engine_supports(const EstimatorSettings& s, const Problem& p, std::str
   // values; tile_args leaves the training set out of its sizes).
   std::size_t free_b = 0, total_b = 0;
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-  const double train_bytes = 2.0 * double(p.keys.data.size()) * 4.0;
-  const int nslice = int((p.keys.n + kTileSlice - 1) / kTileSlice);
-  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, nslice, s.topk, std::min(nslice, kSlicesPerLaunch), 1, 0.0, train_bytes, double(free_b));
+  const int nslice = int((p.ntrain + kTileSlice - 1) / kTileSlice);
+  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, nslice, s.topk, std::min(nslice, kSlicesPerLaunch), 1, 0.0, train_bytes(p),
+                                               double(free_b), train_arrays(p));
   if (plan.group == 0 && why) *why = plan.why;
   return plan.group > 0;
 }
@@ -158,9 +163,8 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   LEMMSE_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const double resident = double(in.q.size() + in.weight.size() + 2 * in.dshift.size()) * 4.0 + double(in.valid.size()) +
                           double(in.nimg) * double(HW) * 8.0 * (2.0 * double(C) + 2.0);
-  const double train_bytes = double(p.keys.data.size() + train.data.size()) * 4.0;
-  const WindowCudaPlan plan =
-      plan_window_cuda(a.HW, a.C, a.nslice, k, std::min(a.nslice, kSlicesPerLaunch), in.nimg, resident, train_bytes, double(free_b));
+  const WindowCudaPlan plan = plan_window_cuda(a.HW, a.C, a.nslice, k, std::min(a.nslice, kSlicesPerLaunch), in.nimg, resident,
+                                               train_bytes(p), double(free_b), train_arrays(p));
   if (plan.group == 0) throw ResourceError(plan.why + " (reduce --train-count, --test-count or --topk, or use --backend cpu)");
   const int slots = plan.slots;
   const std::size_t group = plan.group;
@@ -176,14 +180,17 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   Stream stream, copy_stream;
   const cudaStream_t st = stream.s, cs = copy_stream.s;
   nvtxRangePushA("upload");
-  DeviceArray<float> d_q(in.q, st), d_keys(nbuf * buf_floats), d_vals(nbuf * buf_floats), d_weight(in.weight, st);
+  // (no key array when the keys are the values: the kernels read the values as keys)
+  DeviceArray<float> d_q(in.q, st), d_keys(p.keys_are_train ? 0 : nbuf * buf_floats), d_vals(nbuf * buf_floats), d_weight(in.weight, st);
+  auto keys_of = [&](std::size_t buf) { return (p.keys_are_train ? d_vals.get() : d_keys.get()) + buf * buf_floats; };
   // Keys (B A x) and values (x) of training images [b0, b1) as float32 into buffer `buf`:
   // converted on the host's threads into pinned chunks while the previous chunk is copied.
   // Resident, one upload on the kernels' stream; streamed, chunk by chunk on the copy stream.
   StagedUpload up(streamed ? cs : st, staged_upload_chunk(), s.threads);
   auto upload = [&](std::size_t b0, std::size_t b1, std::size_t buf) {
     NvtxRange r("upload training images");
-    up.to_float(d_keys.get() + buf * buf_floats, p.keys.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
+    if (!p.keys_are_train)
+      up.to_float(d_keys.get() + buf * buf_floats, p.keys(train).data.data() + b0 * image_floats, (b1 - b0) * image_floats);
     up.to_float(d_vals.get() + buf * buf_floats, train.data.data() + b0 * image_floats, (b1 - b0) * image_floats);
   };
   if (!streamed) {
@@ -205,7 +212,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
   a.topk_slots = std::max(slots, 1);
   a.topk_heap = d_topk.get();
   a.topk_count = d_topk_count.get();
-  a.keys = d_keys.get();
+  a.keys = keys_of(0);
   a.vals = d_vals.get();
   a.weight = d_weight.get();
   a.dshift = d_dshift.get();
@@ -265,7 +272,7 @@ EstimatorOutputs run_cuda_engine(const EstimatorSettings& s, const Problem& p, c
           if (chunks_up == chunks_run) upload_next();  // (the first chunk)
           const std::size_t buf = std::size_t(chunks_run % 2);
           LEMMSE_CUDA_CHECK(cudaStreamWaitEvent(st, uploaded[buf].e, 0));
-          ga.keys = d_keys.get() + buf * buf_floats;
+          ga.keys = keys_of(buf);
           ga.vals = d_vals.get() + buf * buf_floats;
           ga.key0 = (long long)c0 * kTileSlice;
           ga.partial_first = c0;

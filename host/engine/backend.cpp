@@ -95,9 +95,9 @@ double available_host_bytes() {
 
 
 // Fails early, naming both sizes, when the run cannot fit in host memory.
-void check_host_memory(const EstimatorSettings& s, const Images& train, const Images& y, int threads, bool whitened) {
+void check_host_memory(const EstimatorSettings& s, const Images& train, const Images& y, int threads, bool whitened, bool keys_copied) {
   const double HW = double(train.shape.pixels()), CHW = double(train.shape.size()), K = double(y.n);
-  double need = double(train.n) * CHW * 8.0;                         // keys B A x_b
+  double need = keys_copied ? double(train.n) * CHW * 8.0 : 0.0;     // keys B A x_b (none when B A = I)
   need += K * CHW * 8.0 * (s.variance ? 2.0 : 1.0);                  // estimate, variance
   need += K * HW * 8.0 * ((s.log_density ? 1 : 0) + (s.effective_count ? 1 : 0));
   need += K * double(s.topk) * HW * 32.0;                            // top-k outputs
@@ -123,7 +123,7 @@ Problem checked_problem(const EstimatorSettings& s, const Images& train, const s
   if (A.h != train.shape.h || A.w != train.shape.w) throw InvalidArgument("the operator was built for another image size");
   const bool whitened = (B.kind == PreinverseKind::inverse || B.kind == PreinverseKind::filter) &&
                         (s.estimator == EstimatorKind::lemmse || s.estimator == EstimatorKind::lmmse);
-  check_host_memory(s, train, y, resolve_threads(s.threads), whitened);
+  check_host_memory(s, train, y, resolve_threads(s.threads), whitened, !keys_are_train(s, A, B));
   return build_problem(s, train, A, B);
 }
 }  // namespace

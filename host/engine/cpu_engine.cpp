@@ -58,7 +58,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
   // no key bias), a local window and values float32 can carry. With top-k it also keeps every key
   // that can still enter its pixel's list (Screen::list_floor).
   const int wh = p.win_h(), ww = p.win_w();
-  const double mag = max_abs(p.keys.data);
+  const double mag = max_abs(p.keys(train).data);
   const double wmax = p.pixel_weight.empty() ? 1.0 : max_abs(p.pixel_weight);
   const bool weights_nonneg = std::all_of(p.pixel_weight.begin(), p.pixel_weight.end(), [](double w) { return w >= 0; });  // (its bound needs them)
   const bool screened = weights_nonneg && !p.whole && !p.strata && p.key_bias.empty() && wh <= cpu::kMaxScreenWindow &&
@@ -94,7 +94,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
         dmin[b].assign(HW, INFINITY);
         AlignedVector<float> scratch(cpu::window_scratch_size(H, W, wh, ww), 0.0f);
         cpu::KeyImageStore key;
-        key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
+        key.fill(C, H, W, margin, p.keys(train).image(b), train.image(b));
         const cpu::KeyImage kv = key.view(positions);
         for (std::size_t t = 0; t < (p.all_shifts ? HW : 1); ++t) K.min_distances32(base, kv, int(t / W), int(t % W), scratch.data(), dmin[b].data());
       });
@@ -133,7 +133,7 @@ EstimatorOutputs run_cpu_engine(const EstimatorSettings& s, const Problem& p, co
           }
           for (std::size_t b = sl * kSlice; b < std::min(train.n, (sl + 1) * kSlice); ++b) {
             if (cancel) return;
-            key.fill(C, H, W, margin, p.keys.image(b), train.image(b));
+            key.fill(C, H, W, margin, p.keys(train).image(b), train.image(b));
             const cpu::KeyImage kv = key.view(positions);
             const std::size_t nshift = p.all_shifts ? HW : 1;
             offer.train_id = train_ids[b];

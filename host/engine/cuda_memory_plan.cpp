@@ -20,10 +20,10 @@ int topk_slot_count(int max_slots, double budget, double slot_bytes) {
 }
 
 WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double train_bytes,
-                                double free_bytes) {
+                                double free_bytes, int train_arrays) {
   WindowCudaPlan plan;
   const double slice_partial = (3.0 + 3.0 * C) * double(HW) * 8.0;  // one slice's fp64 state of one image
-  const double slice_train = double(kTileSlice) * 2.0 * C * double(HW) * 4.0;  // one slice's keys and values
+  const double slice_train = double(kTileSlice) * train_arrays * C * double(HW) * 4.0;  // one slice's keys and values
   const double slot = topk > 0 ? double(topk_slot_bytes(HW, topk)) : 0.0;
   // LEMMSE_WINDOW_CHUNK=n (tests: several chunks): at most n training images per chunk, rounded
   // down to whole slices (at least one).
@@ -55,7 +55,7 @@ WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slo
 
 WhitenedCudaPlan plan_whitened_cuda(const EstimatorSettings& s, const Problem& p, std::size_t nimg, double free_bytes) {
   WhitenedCudaPlan plan;
-  const double HW = double(p.HW), L = double(p.C) * p.d, ntrain = double(p.keys.n);
+  const double HW = double(p.HW), L = double(p.C) * p.d, ntrain = double(p.ntrain);
   const double nslice = std::ceil(ntrain / kWtSlice);
   // Resident: keys (B A x) and values (x) in fp64, and G⁻¹.
   const double fixed = 2.0 * ntrain * double(p.C) * HW * 8.0 + double(p.d) * p.d * 8.0;

@@ -32,8 +32,10 @@ struct WindowCudaPlan {
   double bytes = 0;  // what stays resident + the chunk + the groups' buffers
   std::string why;
 };
+// train_arrays: float32 arrays per training image on the device (keys and values; 1 when the
+// keys are the values, Problem::keys_are_train).
 WindowCudaPlan plan_window_cuda(int HW, int C, int nslice, int topk, int max_slots, std::size_t nimg, double resident, double train_bytes,
-                                double free_bytes);
+                                double free_bytes, int train_arrays = 2);
 
 // The CUDA whitened engine's plan: query images go through in groups (each group's whitened
 // queries, fp64 slice partials and top-k heaps are on the device at once) and, within a group,

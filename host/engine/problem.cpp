@@ -33,7 +33,20 @@ void cholesky(std::vector<double>& S, int d) {
   }
 }
 
+bool whole_window(const EstimatorSettings& s) { return s.estimator == EstimatorKind::mmse || s.estimator == EstimatorKind::emmse; }
+
+// Whole-image windows with an invertible circulant B: (Bd)ᵀ(BBᵀ)⁻¹(Bd) = ‖d‖², so the whitened
+// distance is exactly the plain distance between y and shifts of A x_b: B acts as the identity.
+PreinverseKind effective_preinverse(const EstimatorSettings& s, const PreInverse& B) {
+  const bool circulant = B.kind == PreinverseKind::inverse || B.kind == PreinverseKind::filter;
+  return whole_window(s) && circulant ? PreinverseKind::identity : B.kind;
+}
+
 }  // namespace
+
+bool keys_are_train(const EstimatorSettings& s, const ForwardOperator& A, const PreInverse& B) {
+  return A.kind == ForwardOperator::Kind::identity && effective_preinverse(s, B) == PreinverseKind::identity;
+}
 
 Problem build_problem(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B) {
   Problem p;
@@ -41,9 +54,10 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
   p.H = train.shape.h;
   p.W = train.shape.w;
   p.HW = train.shape.pixels();
+  p.ntrain = train.n;
   p.inv_two_sigma2 = 1.0 / (2.0 * s.sigma * s.sigma);
   p.tolerance = s.mask_tolerance;
-  p.whole = s.estimator == EstimatorKind::mmse || s.estimator == EstimatorKind::emmse;
+  p.whole = whole_window(s);
   p.all_shifts = s.estimator == EstimatorKind::emmse || s.estimator == EstimatorKind::lemmse;
   if (p.whole) {
     p.du0 = -(p.H - 1) / 2;
@@ -56,17 +70,16 @@ Problem build_problem(const EstimatorSettings& s, const Images& train, const For
     p.du1 = p.dv1 = s.patch - 1 - a;
   }
 
-  PreinverseKind bk = B.kind;
-  // Whole-image windows with an invertible circulant B: (Bd)ᵀ(BBᵀ)⁻¹(Bd) = ‖d‖², so the
-  // whitened distance is exactly the plain distance between y and shifts of A x_b.
-  if (p.whole && (bk == PreinverseKind::inverse || bk == PreinverseKind::filter)) {
-    bk = PreinverseKind::identity;
-    p.query_is_y = true;
+  const PreinverseKind bk = effective_preinverse(s, B);
+  p.query_is_y = bk != B.kind;
+  // Keys B A x_b: the training images themselves when A and B are identities, else a copy with B A
+  // applied (B in place, all cores).
+  p.keys_are_train = keys_are_train(s, A, B);
+  if (!p.keys_are_train) {
+    p.own_keys = A.apply(train);
+    if (bk != PreinverseKind::identity)
+      parallel_for(p.own_keys.n, 0, [&](std::size_t i) { B.apply(p.own_keys.image(i), p.own_keys.image(i), p.C); });
   }
-  // Keys B A x_b
-  p.keys = A.apply(train);
-  if (bk != PreinverseKind::identity)  // in place (no second copy of the training set), all cores
-    parallel_for(p.keys.n, 0, [&](std::size_t i) { B.apply(p.keys.image(i), p.keys.image(i), p.C); });
 
   const std::size_t WW = std::size_t(p.win_h()) * p.win_w();
   auto key_pixel = [&](std::size_t n, int du, int dv) {

@@ -35,7 +35,12 @@ struct Problem {
   int d = 0;                               // P²
   std::vector<double> chol;                // d×d lower-triangular G, S = G Gᵀ
   bool query_is_y = false;                 // compare with y itself (whole-window inverse filter)
-  Images keys;                             // B A x_b for every training image
+  // Keys B A x_b for every training image: the training images themselves when B A = I (plain
+  // denoising: no copy on the host, one upload to a device), else their own copy.
+  std::size_t ntrain = 0;                  // training images
+  bool keys_are_train = false;
+  Images own_keys;                         // empty when keys_are_train
+  const Images& keys(const Images& train) const { return keys_are_train ? train : own_keys; }
 
   int win_h() const { return du1 - du0 + 1; }
   int win_w() const { return dv1 - dv0 + 1; }
@@ -48,6 +53,8 @@ struct QuerySetup {
 };
 
 Problem build_problem(const EstimatorSettings& s, const Images& train, const ForwardOperator& A, const PreInverse& B);
+// Whether build_problem's keys are the training images themselves (Problem::keys_are_train).
+bool keys_are_train(const EstimatorSettings& s, const ForwardOperator& A, const PreInverse& B);
 QuerySetup build_query(const Problem& p, const EstimatorSettings& s, const PreInverse& B, const double* y);
 // Whitened patch vectors (C·d each) of an image at every position n.
 void whiten_patches(const Problem& p, const double* img, std::vector<double>& out);

@@ -68,7 +68,7 @@ class UnitRunner {
 
     for (std::size_t b = 0; b < train_.n; ++b) {
       if (cancel_) return;
-      const double* key = p_.keys.image(b);
+      const double* key = p_.keys(train_).image(b);
       const double* val = train_.image(b);
       if (p_.metric == Metric::whitened) whiten_patches(p_, key, kwhite);
       const std::size_t nshift = p_.all_shifts ? p_.HW : 1;

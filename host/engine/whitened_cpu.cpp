@@ -37,7 +37,7 @@ struct Scratch {
 // padding 0) and its values as C × npad.
 void load_keys(const Problem& p, const Images& train, std::size_t b, std::size_t npad, Scratch& w) {
   const std::size_t L = std::size_t(p.C) * p.d, HW = p.HW;
-  whiten_patches_fast(p, p.keys.image(b), w.kw);
+  whiten_patches_fast(p, p.keys(train).image(b), w.kw);
   cpu::pack_panels(w.kw.data(), HW, L, npad, w.kP);
   w.val.assign(std::size_t(p.C) * npad, 0.0);
   for (int c = 0; c < p.C; ++c) std::copy_n(train.image(b) + std::size_t(c) * HW, HW, &w.val[std::size_t(c) * npad]);

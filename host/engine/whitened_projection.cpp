@@ -55,8 +55,9 @@ WhitenedProjection make_whitened_projection(const Problem& p, int m) {
   // Covariance of whitened patches (every channel's as one sample) of the first training images.
   std::vector<double> cov(std::size_t(d) * d, 0.0), mean(std::size_t(d), 0.0), z;
   double count = 0;
-  for (std::size_t b = 0; b < std::min(kSampleImages, p.keys.n); ++b) {
-    whiten_patches_fast(p, p.keys.image(b), z);
+  // (a whitened problem's keys B A x are never the training images themselves: B is a filter)
+  for (std::size_t b = 0; b < std::min(kSampleImages, p.own_keys.n); ++b) {
+    whiten_patches_fast(p, p.own_keys.image(b), z);
     for (std::size_t v = 0; v < z.size() / std::size_t(d); ++v) {
       const double* x = &z[v * std::size_t(d)];
       for (int r = 0; r < d; ++r) {

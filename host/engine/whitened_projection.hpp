@@ -30,7 +30,7 @@ struct WhitenedProjection {
 int whitened_projection_columns(int d);
 
 // The projection of problem p from the whitened patches of its first few training images
-// (p.keys); m columns (1 ≤ m < d).
+// (p.own_keys); m columns (1 ≤ m < d).
 WhitenedProjection make_whitened_projection(const Problem& p, int m);
 
 }  // namespace lemmse

@@ -26,7 +26,7 @@ Problem shapes(int C, int H, int W, int P, std::size_t ntrain) {
   p.W = W;
   p.HW = std::size_t(H) * W;
   p.d = P * P;
-  p.keys.n = ntrain;
+  p.ntrain = ntrain;
   return p;
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/engine_helpers.hpp"
+#include "engine/problem.hpp"
 #include "lemmse/errors.hpp"
 
 using namespace lemmse;
@@ -163,4 +164,40 @@ TEST_CASE("bad estimator inputs are rejected with clear messages", "[engine][err
   ForwardOperator blur = make_forward_operator("blur-gaussian:1", shape, Compat::consistent);
   PreInverse inv = make_preinverse(PreinverseKind::inverse, blur, Compat::consistent);
   CHECK_THROWS_AS(run_estimator(s, Backend::cuda, train, iota_ids(2), blur, inv, y), Unsupported);
+}
+
+TEST_CASE("keys B A x: the training images themselves exactly when A and B are identities", "[engine][problem]") {
+  const ImageShape shape{3, 8, 7};
+  const Images train = random_images(4, shape, 91);
+  struct Case {
+    const char* problem;
+    PreinverseKind b;
+    EstimatorKind e;
+    bool alias;
+  };
+  for (const Case& c : {Case{"denoise", PreinverseKind::identity, EstimatorKind::lemmse, true},
+                        Case{"denoise", PreinverseKind::identity, EstimatorKind::mmse, true},
+                        Case{"inpaint-box:3", PreinverseKind::identity, EstimatorKind::lemmse, false},
+                        Case{"inpaint-box:3", PreinverseKind::mask, EstimatorKind::lemmse, false},
+                        Case{"inpaint-box:3", PreinverseKind::eps_mask, EstimatorKind::lemmse, false},
+                        Case{"blur-gaussian:1", PreinverseKind::identity, EstimatorKind::lemmse, false},
+                        Case{"blur-gaussian:1", PreinverseKind::inverse, EstimatorKind::mmse, false},
+                        Case{"blur-gaussian:1", PreinverseKind::inverse, EstimatorKind::lemmse, false}}) {
+    INFO(c.problem << " " << to_string(c.b) << " " << to_string(c.e));
+    const ForwardOperator A = make_forward_operator(c.problem, shape, Compat::consistent);
+    const PreInverse B = make_preinverse(c.b, A, Compat::consistent);
+    const Problem p = build_problem(settings(c.e, 3, 0.1), train, A, B);
+    CHECK(p.keys_are_train == c.alias);
+    CHECK(p.ntrain == train.n);
+    const Images& k = p.keys(train);
+    CHECK((&k == &train) == c.alias);
+    CHECK(p.own_keys.data.empty() == c.alias);
+    // Either way the keys are B A x (the whole-window inverse filter compares y with A x itself).
+    Images want = A.apply(train);
+    const bool whole_inverse = c.e == EstimatorKind::mmse && c.b == PreinverseKind::inverse;
+    if (!whole_inverse)
+      for (std::size_t i = 0; i < want.n; ++i) B.apply(want.image(i), want.image(i), shape.c);
+    REQUIRE(k.n == train.n);
+    CHECK(k.data == want.data);
+  }
 }

@@ -25,8 +25,8 @@ TEST_CASE("whiten_patches_fast equals whiten_patches up to rounding", "[engine][
     const Problem p = build_problem(s, train, A, B);
     std::vector<double> ref, got;
     for (std::size_t b = 0; b < train.n; ++b) {
-      whiten_patches(p, p.keys.image(b), ref);
-      whiten_patches_fast(p, p.keys.image(b), got);
+      whiten_patches(p, p.keys(train).image(b), ref);
+      whiten_patches_fast(p, p.keys(train).image(b), got);
       REQUIRE(got.size() == ref.size());
       const std::size_t L = std::size_t(p.C) * p.d;
       double worst = 0;

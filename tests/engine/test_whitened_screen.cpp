@@ -35,7 +35,7 @@ TEST_CASE("whitened projection: an orthonormal basis whose distances bound the w
       const Images y = make_measurements(clean, A, 0.05, 7);
       std::vector<double> zq, zk;
       whiten_patches(p, build_query(p, s, B, y.image(0)).q.data(), zq);
-      whiten_patches(p, p.keys.image(train.n - 1), zk);  // (not one of the images the basis was fitted to)
+      whiten_patches(p, p.keys(train).image(train.n - 1), zk);  // (not one of the images the basis was fitted to)
       const std::size_t L = std::size_t(p.C) * p.d, n = p.HW;
       for (int m : {1, 4, p.d - 1}) {
         INFO("C=" << p.C << " P=" << P << " m=" << m);

@@ -19,7 +19,8 @@ using namespace lemmse_test;
 
 namespace {
 
-// Whitened keys of every training image as the device forms them: L × (N·HW), element-major.
+// Whitened keys of every training image as the device forms them: L × (N·HW), element-major
+// (whitened problems own their keys B A x).
 std::vector<double> whitened_keys_t(const Problem& p, const std::vector<double>& ginv, std::size_t N) {
   const int d = p.d, L = p.C * d, HW = int(p.HW);
   const std::size_t ncols = N * p.HW;
@@ -28,7 +29,7 @@ std::vector<double> whitened_keys_t(const Problem& p, const std::vector<double>&
     for (int c = 0; c < p.C; ++c)
       for (int r = 0; r < d; ++r) {
         const int n = int(col % p.HW);
-        kT[(std::size_t(c) * d + r) * ncols + col] = wt_whiten_element(p.keys.image(col / p.HW), p.H, p.W, p.win_w(), p.du0, p.dv0,
+        kT[(std::size_t(c) * d + r) * ncols + col] = wt_whiten_element(p.own_keys.image(col / p.HW), p.H, p.W, p.win_w(), p.du0, p.dv0,
                                                                        ginv.data(), d, c, n / p.W, n % p.W, r);
       }
   (void)HW;
@@ -132,7 +133,7 @@ TEST_CASE("whitening through G⁻¹ (device) equals forward substitution (refere
     std::vector<double> ref;
     double worst = 0, scale = 0;
     for (std::size_t b = 0; b < train.n; ++b) {
-      whiten_patches(p, p.keys.image(b), ref);
+      whiten_patches(p, p.keys(train).image(b), ref);
       for (std::size_t n = 0; n < p.HW; ++n)
         for (std::size_t e = 0; e < L; ++e) {
           worst = std::max(worst, std::fabs(ref[n * L + e] - kT[e * ncols + b * p.HW + n]));

@@ -172,7 +172,7 @@ inline lemmse::EstimatorOutputs emulate_window_engine(const lemmse::EstimatorSet
   TileInputs in = prepare_tile_inputs(s, p, train, B, y);
   WindowTileArgs a = in.args;
   a.q = in.q.data();
-  const std::vector<float> keys(p.keys.data.begin(), p.keys.data.end()), vals(train.data.begin(), train.data.end());  // as the engine uploads them
+  const std::vector<float> keys(p.keys(train).data.begin(), p.keys(train).data.end()), vals(train.data.begin(), train.data.end());  // as the engine uploads them
   a.keys = keys.data();
   a.vals = vals.data();
   a.weight = in.weight.empty() ? nullptr : in.weight.data();
