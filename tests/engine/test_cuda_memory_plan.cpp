@@ -194,6 +194,14 @@ TEST_CASE("CUDA window plan: a training set larger than the device streams in ch
   CHECK(p.chunk == 307);
   CHECK(p.bytes <= 0.9 * kGiB);
   CHECK(p.group == std::size_t(std::floor(0.5 * (0.9 * kGiB - 2 * 307 * 393216.0) / (308 * 12 * 1024 * 8.0))));
+  // Keys that are the values (plain denoising): one array per image, so twice the slices in a
+  // chunk (here beside 0.5 GiB), and a set that streams with two arrays stays resident with one.
+  const WindowCudaPlan one = plan_window_cuda(1024, 3, 3125, 0, 1024, 100, 0.0, 50000 * 3072 * 4.0, 0.5 * kGiB, 1);
+  CHECK(one.chunk == 307);  // floor(0.125 × 0.9 × 0.5 GiB / 196,608 bytes per slice)
+  CHECK(plan_window_cuda(1024, 3, 3125, 0, 1024, 100, 0.0, 2.0 * 50000 * 3072 * 4.0, 0.5 * kGiB).chunk == 153);
+  CHECK(one.bytes <= 0.9 * 0.5 * kGiB);
+  CHECK(plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 0.0, 2.0 * 50000 * 3072 * 4.0, 1.5 * kGiB).chunk < 3125);
+  CHECK(plan_window_cuda(1024, 3, 3125, 0, 1024, 1, 0.0, 50000 * 3072 * 4.0, 1.5 * kGiB, 1).chunk == 3125);
   // A set 100× the device's memory: still a chunk (the partials no longer grow with the set).
   const WindowCudaPlan big = plan_window_cuda(1024, 3, 312500, 10, 1024, 1, 0.0, 2.0 * 5000000 * 3072 * 4.0, 1 * kGiB);
   CHECK(big.group == 1);
