@@ -252,10 +252,13 @@ TEST_CASE("CUDA engine: 1, 2 or 4 shifts per barrier round give the same bits", 
 TEST_CASE("CUDA engine: the training set streamed in chunks gives the same bits (tiled, band, top-k)", "[gpu][sanitize][topk]") {
   // LEMMSE_WINDOW_CHUNK forces the path of a set larger than the device: chunks of 1 and 2 slices
   // (5 slices, the last partial), a fold into the carried state after each; also with top-k.
+  // Also plain denoising, whose keys are the values (one device array per chunk buffer).
   REQUIRE_DEVICE();
-  Case c = make_case(ImageShape{3, 13, 30}, 70, 2, "inpaint-box:5", PreinverseKind::eps_mask, 0.1, 471);
-  for (const char* kernel : {"tile", "band"})
+  for (const bool denoise : {false, true})
+    for (const char* kernel : {"tile", "band"})
     for (int k : {0, 5}) {
+      Case c = denoise ? make_case(ImageShape{3, 13, 30}, 70, 2, "denoise", PreinverseKind::identity, 0.1, 472)
+                       : make_case(ImageShape{3, 13, 30}, 70, 2, "inpaint-box:5", PreinverseKind::eps_mask, 0.1, 471);
       if (std::string(kernel) == "band" && k > 0) continue;  // (top-k runs the tiled kernel)
       EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
       s.variance = s.effective_count = true;
@@ -264,7 +267,7 @@ TEST_CASE("CUDA engine: the training set streamed in chunks gives the same bits 
       ScopedEnv which("LEMMSE_WINDOW_KERNEL", kernel);
       const EstimatorOutputs whole = run_cuda(s, c.train, c.A, c.B, c.y);
       for (const char* chunk : {"16", "32"}) {
-        INFO(kernel << " topk=" << k << " chunk=" << chunk);
+        INFO((denoise ? "denoise " : "inpaint ") << kernel << " topk=" << k << " chunk=" << chunk);
         ScopedEnv ch("LEMMSE_WINDOW_CHUNK", chunk);
         const EstimatorOutputs part = run_cuda(s, c.train, c.A, c.B, c.y);
         CHECK(std::memcmp(whole.estimate.data.data(), part.estimate.data.data(), whole.estimate.data.size() * 8) == 0);
