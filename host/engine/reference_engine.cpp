@@ -41,7 +41,9 @@ inline void window_sum(const double* __restrict in, int len, int W, double* __re
 
 struct Unit {
   std::size_t image;
-  int r0, r1;  // query rows [r0, r1)
+  int r0, r1;                 // query rows [r0, r1), or entries [r0, r1) of `list`
+  const int* list = nullptr;  // selected rows (whitened metric only: its distances need no row run)
+  int row(int i) const { return list ? list[r0 + i] : r0 + i; }  // the unit's i-th query row
 };
 
 class UnitRunner {
@@ -76,8 +78,8 @@ class UnitRunner {
         const int ti = int(t / W), tj = int(t % W);
         distances(u, ti, tj, key, kwhite, D);
         for (int r = 0; r < rows; ++r) {
-          const std::size_t key_row = wrap(u.r0 + r + ti, p_.H) * W;
-          const std::size_t m0 = std::size_t(u.r0 + r) * W, loc0 = std::size_t(r) * W;
+          const std::size_t key_row = wrap(u.row(r) + ti, p_.H) * W;
+          const std::size_t m0 = std::size_t(u.row(r)) * W, loc0 = std::size_t(r) * W;
           const int split = W - tj;  // columns j < split read key column j + tj, the rest j + tj − W
           for (int j = 0; j < W; ++j) nidx[j] = key_row + std::size_t(j < split ? j + tj : j + tj - W);
           const double* Dr = &D[loc0];
@@ -135,8 +137,8 @@ class UnitRunner {
       const std::size_t len = std::size_t(C) * p_.d;
       for (int r = 0; r < rows; ++r)
         for (int j = 0; j < W; ++j) {
-          const std::size_t m = std::size_t(u.r0 + r) * W + j;
-          const std::size_t n = wrap(u.r0 + r + ti, H) * W + wrap(j + tj, W);
+          const std::size_t m = std::size_t(u.row(r)) * W + j;
+          const std::size_t n = wrap(u.row(r) + ti, H) * W + wrap(j + tj, W);
           const double* a = &q_.qwhite[m * len];
           const double* b = &kwhite[n * len];
           double sum = 0;
@@ -199,7 +201,7 @@ class UnitRunner {
     const int k = s_.topk;
     for (int r = 0; r < u.r1 - u.r0; ++r)
       for (int j = 0; j < p_.W; ++j) {
-        const std::size_t loc = std::size_t(r) * p_.W + j, m = std::size_t(u.r0 + r) * p_.W + j;
+        const std::size_t loc = std::size_t(r) * p_.W + j, m = std::size_t(u.row(r)) * p_.W + j;
         TopkEntry* h = k > 0 ? &heap[loc * k] : nullptr;
         if (k > 0) topk_sort(h, heap_n[loc]);
         write_pixel(out_, s_, u.image, m, softmax_rows_at(st_, loc), h, k > 0 ? heap_n[loc] : 0);
@@ -232,15 +234,19 @@ EstimatorOutputs run_reference(const EstimatorSettings& s, const Problem& p, con
   for (std::size_t i = 0; i < K; ++i) queries.push_back(build_query(p, s, B, y.image(i)));
 
   // Split rows only when there are fewer images than threads; the split never changes results.
-  // Selected rows: one unit each, and NaN in the rows left out.
+  // Selected rows, NaN in the rows left out: with the whitened metric split like whole images (a
+  // unit whitens every training image once, whatever its rows); otherwise one unit per row (the
+  // window sums need a unit's rows to be a run).
   const int threads = resolve_threads(s.threads);
-  const int blocks = std::max(1, std::min(p.H, int((std::size_t(threads) + K - 1) / std::max<std::size_t>(K, 1))));
+  const int per_image = int((std::size_t(threads) + K - 1) / std::max<std::size_t>(K, 1));
   std::vector<Unit> units;
   for (std::size_t i = 0; i < K; ++i)
-    if (rows)
+    if (rows && p.metric != Metric::whitened) {
       for (int r : *rows) units.push_back(Unit{i, r, r + 1});
-    else
-      for (int b = 0; b < blocks; ++b) units.push_back(Unit{i, p.H * b / blocks, p.H * (b + 1) / blocks});
+    } else {
+      const int n = rows ? int(rows->size()) : p.H, blocks = std::max(1, std::min(n, per_image));
+      for (int b = 0; b < blocks; ++b) units.push_back(Unit{i, n * b / blocks, n * (b + 1) / blocks, rows ? rows->data() : nullptr});
+    }
   if (rows) {
     std::vector<char> kept(std::size_t(p.H), 0);
     for (int r : *rows) kept[std::size_t(r)] = 1;
