@@ -1,6 +1,7 @@
 // fp64 reference evaluation of the window problem (problem.hpp), exact up to fp64 rounding.
 //
-// Work units are (query image, block of query rows); every query pixel is owned by one unit
+// Work units are (query image, block of query rows — or, for selected rows with the whitened
+// metric, of entries of the row list); every query pixel is owned by one unit
 // and sees the keys in one fixed order (training image, then shift), so results are
 // bit-identical for any number of threads. Per (training image b, shift t) the unit forms the
 // difference image e(p) = w(p+t) Σ_c (q_c(p) − k_c(p+t))² once and gets every pixel's window
