@@ -254,29 +254,30 @@ TEST_CASE("CUDA engine: the training set streamed in chunks gives the same bits 
   // (5 slices, the last partial), a fold into the carried state after each; also with top-k.
   // Also plain denoising, whose keys are the values (one device array per chunk buffer).
   REQUIRE_DEVICE();
-  for (const bool denoise : {false, true})
+  for (const bool denoise : {false, true}) {
+    const Case c = denoise ? make_case(ImageShape{3, 13, 30}, 70, 2, "denoise", PreinverseKind::identity, 0.1, 472)
+                           : make_case(ImageShape{3, 13, 30}, 70, 2, "inpaint-box:5", PreinverseKind::eps_mask, 0.1, 471);
     for (const char* kernel : {"tile", "band"})
-    for (int k : {0, 5}) {
-      Case c = denoise ? make_case(ImageShape{3, 13, 30}, 70, 2, "denoise", PreinverseKind::identity, 0.1, 472)
-                       : make_case(ImageShape{3, 13, 30}, 70, 2, "inpaint-box:5", PreinverseKind::eps_mask, 0.1, 471);
-      if (std::string(kernel) == "band" && k > 0) continue;  // (top-k runs the tiled kernel)
-      EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
-      s.variance = s.effective_count = true;
-      s.log_density = k == 0;
-      s.topk = k;
-      ScopedEnv which("LEMMSE_WINDOW_KERNEL", kernel);
-      const EstimatorOutputs whole = run_cuda(s, c.train, c.A, c.B, c.y);
-      for (const char* chunk : {"16", "32"}) {
-        INFO((denoise ? "denoise " : "inpaint ") << kernel << " topk=" << k << " chunk=" << chunk);
-        ScopedEnv ch("LEMMSE_WINDOW_CHUNK", chunk);
-        const EstimatorOutputs part = run_cuda(s, c.train, c.A, c.B, c.y);
-        CHECK(std::memcmp(whole.estimate.data.data(), part.estimate.data.data(), whole.estimate.data.size() * 8) == 0);
-        CHECK(std::memcmp(whole.variance.data.data(), part.variance.data.data(), whole.variance.data.size() * 8) == 0);
-        CHECK(std::memcmp(whole.effective_count.data(), part.effective_count.data(), whole.effective_count.size() * 8) == 0);
-        if (k > 0) check_same_topk(whole, part);
-        else CHECK(std::memcmp(whole.log_density.data(), part.log_density.data(), whole.log_density.size() * 8) == 0);
+      for (int k : {0, 5}) {
+        if (std::string(kernel) == "band" && k > 0) continue;  // (top-k runs the tiled kernel)
+        EstimatorSettings s = settings(EstimatorKind::lemmse, 3, 0.1);
+        s.variance = s.effective_count = true;
+        s.log_density = k == 0;
+        s.topk = k;
+        ScopedEnv which("LEMMSE_WINDOW_KERNEL", kernel);
+        const EstimatorOutputs whole = run_cuda(s, c.train, c.A, c.B, c.y);
+        for (const char* chunk : {"16", "32"}) {
+          INFO((denoise ? "denoise " : "inpaint ") << kernel << " topk=" << k << " chunk=" << chunk);
+          ScopedEnv ch("LEMMSE_WINDOW_CHUNK", chunk);
+          const EstimatorOutputs part = run_cuda(s, c.train, c.A, c.B, c.y);
+          CHECK(std::memcmp(whole.estimate.data.data(), part.estimate.data.data(), whole.estimate.data.size() * 8) == 0);
+          CHECK(std::memcmp(whole.variance.data.data(), part.variance.data.data(), whole.variance.data.size() * 8) == 0);
+          CHECK(std::memcmp(whole.effective_count.data(), part.effective_count.data(), whole.effective_count.size() * 8) == 0);
+          if (k > 0) check_same_topk(whole, part);
+          else CHECK(std::memcmp(whole.log_density.data(), part.log_density.data(), whole.log_density.size() * 8) == 0);
+        }
       }
-    }
+  }
 }
 
 TEST_CASE("CUDA whitened engine meets the accuracy bar on random images", "[gpu][whitened]") {
